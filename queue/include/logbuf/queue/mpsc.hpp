@@ -1,0 +1,58 @@
+// logbuf/queue/mpsc.hpp - multi-producer single-consumer byte ring.
+//
+//   auto [tx, rx] = logbuf::queue::mpsc::make(1 << 20);
+//   std::thread t([tx]() mutable { auto c = tx.try_claim(n); ... c.commit(); });
+//
+// Producers claim space with a compare-exchange on the shared tail; records
+// come out in claim order, and a claimed but uncommitted record holds back the
+// ones behind it until it is committed or aborted. Record format and
+// consumer: see details/record.hpp and consumer.hpp, shared with the SPSC ring.
+#pragma once
+
+#include <logbuf/error.hpp>
+#include <logbuf/queue/claims.hpp>
+#include <logbuf/queue/consumer.hpp>
+#include <logbuf/queue/details/claim_space.hpp>
+#include <logbuf/queue/details/ring.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+namespace logbuf::queue::mpsc {
+
+using logbuf::queue::consumer;
+using logbuf::queue::read_claim;
+using logbuf::queue::write_claim;
+
+// The writing end. Copyable: a copy is one more producer. One producer
+// object is used by one thread at a time; give each thread its own copy.
+class producer {
+  public:
+    explicit producer(std::shared_ptr<details::ring> ring) noexcept : ring_(std::move(ring)) {}
+
+    // Claims space for a `len`-byte record. On failure the claim is empty and
+    // error() is errc::full, errc::zero_length or errc::too_large
+    // (len > max_payload()). Lock-free; never blocks, allocates or throws.
+    [[nodiscard]] write_claim try_claim(std::size_t len) noexcept {
+        return details::claim_space(*ring_, details::shared_tail{&ring_->tail()}, cached_head_,
+                                    len);
+    }
+
+    [[nodiscard]] std::size_t capacity() const noexcept { return ring_->capacity(); }
+    [[nodiscard]] std::size_t max_payload() const noexcept { return ring_->max_payload(); }
+
+  private:
+    std::shared_ptr<details::ring> ring_;
+    std::uint64_t cached_head_ = 0;  // this copy's last view of head; reloaded when it looks full
+};
+
+// A ring of at least `capacity` bytes (rounded up to a power of two). Throws
+// std::invalid_argument if capacity < 16 or > 2^62.
+[[nodiscard]] inline std::pair<producer, consumer> make(std::size_t capacity) {
+    auto ring = std::make_shared<details::ring>(capacity);
+    return {producer(ring), consumer(std::move(ring))};
+}
+
+}  // namespace logbuf::queue::mpsc

@@ -1,0 +1,63 @@
+// logbuf/queue/spsc.hpp - single-producer single-consumer byte ring.
+//
+//   auto [tx, rx] = logbuf::queue::spsc::make(1 << 20);
+//   if (auto c = tx.try_claim(n)) { std::memcpy(c.data(), src, n); c.commit(); }
+//   rx.drain([](std::span<const std::byte> record) { ... });
+//
+// Lock-free, never blocks, never allocates after make(). The producer owns the
+// tail: claiming is a plain store. Record format and consumer: see
+// details/record.hpp and consumer.hpp, shared with the MPSC ring.
+#pragma once
+
+#include <logbuf/error.hpp>
+#include <logbuf/queue/claims.hpp>
+#include <logbuf/queue/consumer.hpp>
+#include <logbuf/queue/details/claim_space.hpp>
+#include <logbuf/queue/details/ring.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+namespace logbuf::queue::spsc {
+
+using logbuf::queue::consumer;
+using logbuf::queue::read_claim;
+using logbuf::queue::write_claim;
+
+// The writing end. Move-only: exactly one producer exists per ring.
+class producer {
+  public:
+    explicit producer(std::shared_ptr<details::ring> ring) noexcept : ring_(std::move(ring)) {}
+    producer(producer&&) noexcept = default;
+    producer& operator=(producer&&) noexcept = default;
+    producer(const producer&) = delete;
+    producer& operator=(const producer&) = delete;
+    ~producer() = default;
+
+    // Claims space for a `len`-byte record. On failure the claim is empty and
+    // error() is errc::full, errc::zero_length or errc::too_large
+    // (len > max_payload()). Never blocks, allocates or throws.
+    [[nodiscard]] write_claim try_claim(std::size_t len) noexcept {
+        return details::claim_space(*ring_, details::owned_tail{&ring_->tail(), &tail_},
+                                    cached_head_, len);
+    }
+
+    [[nodiscard]] std::size_t capacity() const noexcept { return ring_->capacity(); }
+    [[nodiscard]] std::size_t max_payload() const noexcept { return ring_->max_payload(); }
+
+  private:
+    std::shared_ptr<details::ring> ring_;
+    std::uint64_t tail_ = 0;         // the tail; ours alone
+    std::uint64_t cached_head_ = 0;  // last head seen; reloaded only when the ring looks full
+};
+
+// A ring of at least `capacity` bytes (rounded up to a power of two). Throws
+// std::invalid_argument if capacity < 16 or > 2^62.
+[[nodiscard]] inline std::pair<producer, consumer> make(std::size_t capacity) {
+    auto ring = std::make_shared<details::ring>(capacity);
+    return {producer(ring), consumer(std::move(ring))};
+}
+
+}  // namespace logbuf::queue::spsc
