@@ -13,7 +13,10 @@
 // record for ever: with the tail in the middle of an empty buffer, a record
 // larger than either half never fits in one piece. With the padding written
 // first, any record of up to max_payload() bytes fits once the consumer has
-// caught up.
+// caught up. A refused claim may leave padding behind that the record itself
+// would overlap, so "caught up" means past that padding: a producer retrying
+// against a consumer that keeps up is refused at most twice (once if the
+// padding did not fit yet, once while the padding is being passed).
 #pragma once
 
 #include <logbuf/error.hpp>
