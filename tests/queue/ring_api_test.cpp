@@ -312,6 +312,26 @@ TYPED_TEST(RingApi, DrainFreesTheSpace) {
     }
 }
 
+TYPED_TEST(RingApi, LongDrainHandsSpaceBackBeforeItEnds) {
+    auto [tx, rx] = TypeParam::make(256);
+    for (int i = 0; i < 16; ++i)
+        write_string(tx, "12345678");  // 16 x 16 B: full
+    ASSERT_EQ(tx.try_claim(8).error(), errc::full);
+    std::size_t seen = 0;
+    bool claimed_mid_drain = false;
+    rx.drain([&](std::span<const std::byte>) {
+        // After half the ring is released, producers must have room again
+        // although the batch is not over.
+        if (++seen == 9 && !claimed_mid_drain) {
+            auto c = tx.try_claim(8);
+            claimed_mid_drain = static_cast<bool>(c);
+            c.commit();
+        }
+    });
+    EXPECT_TRUE(claimed_mid_drain);
+    EXPECT_EQ(seen, 17u) << "the record written during the drain is delivered too";
+}
+
 TYPED_TEST(RingApi, DrainRedeliversTheRecordWhoseHandlerThrew) {
     auto [tx, rx] = TypeParam::make(256);
     for (int i = 0; i < 5; ++i)

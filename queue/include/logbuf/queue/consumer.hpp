@@ -40,7 +40,8 @@ class consumer {
 
     // Calls f(std::span<const std::byte>) for up to `max` committed records in
     // order, releasing each after f returns, and hands the space back to the
-    // producers once for the whole batch. Returns how many records f saw
+    // producers once for the whole batch (and every quarter ring within a long
+    // one). Returns how many records f saw
     // completely. If f throws, the records before the throwing one are
     // released and the throwing one is not: the next read returns it again.
     template <class F>
@@ -57,6 +58,7 @@ class consumer {
             if (len == details::uncommitted) break;
             f(std::span<const std::byte>(r.read_payload(), static_cast<std::size_t>(len)));
             r.consume(len);
+            if (r.quarter_released()) r.publish();
             ++count;
         }
         return count;

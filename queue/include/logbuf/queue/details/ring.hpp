@@ -101,6 +101,13 @@ class ring {
         read_position_ += record_size(len);
     }
 
+    // Bytes released since the last publish(). drain() publishes every quarter
+    // ring, so producers waiting on a full ring need not wait for the whole
+    // batch when the handler is slow.
+    [[nodiscard]] bool quarter_released() const noexcept {
+        return read_position_ - published_ >= capacity_ / 4;
+    }
+
     // Hands every byte before the read position back to the producers.
     void publish() noexcept {
         if (published_ == read_position_) return;
