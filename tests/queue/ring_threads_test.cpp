@@ -26,9 +26,9 @@ std::size_t length_of(std::uint32_t source, std::uint64_t sequence, std::size_t 
 }
 
 TEST(SpscThreads, MillionRecordsArriveIntactAndInOrder) {
-    const std::uint64_t records = 1'000'000 / sanitizer_divisor;
+    constexpr std::uint64_t records = 1'000'000 / sanitizer_divisor;
     auto [tx, rx] = logbuf::queue::spsc::make(64 * 1024);
-    std::thread producer([&tx = tx, records] {
+    std::thread producer([&tx = tx] {
         for (std::uint64_t seq = 0; seq < records; ++seq) {
             const std::size_t len = length_of(0, seq, 200);
             for (;;) {
@@ -64,14 +64,14 @@ TEST(SpscThreads, MillionRecordsArriveIntactAndInOrder) {
 // exactly the committed ones must arrive.
 TEST(MpscThreads, ThreeProducersConstantWrapWithAborts) {
     constexpr std::uint32_t producers = 3;
-    const std::uint64_t per_producer = 200'000 / sanitizer_divisor;
+    constexpr std::uint64_t per_producer = 200'000 / sanitizer_divisor;
     auto [tx, rx] = logbuf::queue::mpsc::make(4096);
     std::vector<std::uint64_t> committed(producers, 0);
     std::atomic<std::uint32_t> done{0};
 
     std::vector<std::thread> threads;
     for (std::uint32_t id = 0; id < producers; ++id) {
-        threads.emplace_back([id, &committed, &done, per_producer, p = tx]() mutable {
+        threads.emplace_back([id, &committed, &done, p = tx]() mutable {
             std::mt19937 rng(id);
             for (std::uint64_t seq = 0; seq < per_producer; ++seq) {
                 const std::size_t len = stamp_size + length_of(id, seq, 588);
