@@ -71,4 +71,13 @@ class consumer {
     std::shared_ptr<details::ring> ring_;
 };
 
+namespace details {
+// Both rings' make(): one ring, shared by the producer and the consumer.
+template <class Producer>
+[[nodiscard]] std::pair<Producer, consumer> make_ring(std::size_t capacity) {
+    auto shared = std::make_shared<ring>(capacity);
+    return {Producer(shared), consumer(std::move(shared))};
+}
+}  // namespace details
+
 }  // namespace logbuf::queue

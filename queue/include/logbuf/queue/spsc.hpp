@@ -56,8 +56,7 @@ class producer {
 // A ring of at least `capacity` bytes (rounded up to a power of two). Throws
 // std::invalid_argument if capacity < 16 or > 2^62.
 [[nodiscard]] inline std::pair<producer, consumer> make(std::size_t capacity) {
-    auto ring = std::make_shared<details::ring>(capacity);
-    return {producer(ring), consumer(std::move(ring))};
+    return details::make_ring<producer>(capacity);
 }
 
 }  // namespace logbuf::queue::spsc
