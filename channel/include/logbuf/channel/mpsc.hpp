@@ -1,0 +1,38 @@
+// logbuf/channel/mpsc.hpp - multi-producer single-consumer byte channel: the
+// MPSC ring (logbuf/queue/mpsc.hpp) plus sender backoff, receiver parking and
+// disconnection.
+//
+//   auto [tx, rx] = logbuf::channel::mpsc::make(1 << 20);
+//   std::thread hot([tx]() mutable {         // each thread its own copy
+//       if (auto c = tx.send(n)) { std::memcpy(c.data(), p, n); c.commit(); tx.notify(); }
+//   });
+//   { auto last = std::move(tx); }  // the receiver ends once every copy is gone
+//   while (auto r = rx.recv()) write(r.bytes());   // ends with errc::disconnected
+//
+// The sender is copyable: a copy is one more sender, and the receiver reports
+// disconnected once every copy is gone. See details/channel.hpp for the
+// behaviour of each call, details/parker.hpp for how the receiver sleeps and
+// is woken.
+#pragma once
+
+#include <logbuf/channel/details/channel.hpp>
+#include <logbuf/queue/mpsc.hpp>
+
+#include <cstddef>
+#include <utility>
+
+namespace logbuf::channel::mpsc {
+
+using logbuf::queue::read_claim;
+using logbuf::queue::write_claim;
+
+using sender = details::basic_sender<queue::mpsc::producer>;
+using receiver = details::receiver;
+
+// A channel over a ring of at least `capacity` bytes (rounded up to a power
+// of two). Throws std::invalid_argument if capacity < 16 or > 2^62.
+[[nodiscard]] inline std::pair<sender, receiver> make(std::size_t capacity) {
+    return details::make_channel<sender>(queue::mpsc::make(capacity));
+}
+
+}  // namespace logbuf::channel::mpsc
