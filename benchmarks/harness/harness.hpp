@@ -1,0 +1,22 @@
+// harness/harness.hpp - everything a logbuf benchmark needs, in one include.
+//
+//   timer.hpp         rdtsc start()/stop(), tsc() calibration and overhead
+//   histogram.hpp     latency histogram: p50 ... p99.99, max
+//   affinity.hpp      pin_this_thread, cpu_pair, run_pinned_pair
+//   reporter.hpp      results, run_alternating, ratios, print_table, print_target
+//   record_sizes.hpp  record_sequence (seeded sizes), random_bytes
+//   machine.hpp       print_machine
+//   optimize.hpp      do_not_optimize, clobber_memory, cpu_relax
+//   options.hpp       --name=value options
+//   latency.hpp       per-operation cost: batch-amortised and per-op histogram
+#pragma once
+
+#include <harness/affinity.hpp>
+#include <harness/histogram.hpp>
+#include <harness/latency.hpp>
+#include <harness/machine.hpp>
+#include <harness/optimize.hpp>
+#include <harness/options.hpp>
+#include <harness/record_sizes.hpp>
+#include <harness/reporter.hpp>
+#include <harness/timer.hpp>

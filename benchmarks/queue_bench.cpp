@@ -1,0 +1,869 @@
+// queue_bench - the queue layer against its peers, in one run, side by side.
+//
+//   queue_bench [--reps=7] [--seconds=0.25] [--quick] ...   the full report (see usage())
+//   queue_bench --count-ops=10000                           single-threaded hot paths, for
+//                                                           callgrind/perf instruction counts
+//   queue_bench --gbench [Google Benchmark flags]           the uncontended micro costs under
+//                                                           Google Benchmark's runner
+//
+// Throughput: a producer and a consumer pinned on two cores move the same
+// seeded sequence of random 8-1024-byte records through
+//   logbuf spsc and mpsc (one producer), 2 MiB ring;
+//   boost::lockfree::spsc_queue<char> used as a byte ring (length prefix,
+//     bulk push, bulk pop into a local buffer), 2 MiB;
+//   boost::lockfree::queue<record*> with one heap record per message;
+// and one thread memcpy's the same sequence into a 2 MiB buffer as the
+// bandwidth reference. Every record carries its sequence number in its first
+// 8 bytes; the consumer checks it, the length and the last byte.
+//
+// Per-operation cost (one thread, nothing contended): producer claim + 64-byte
+// copy + commit and consumer claim + read + release, for logbuf and the Boost
+// byte ring, amortised over batches of 10 000 and timed one by one.
+//
+// Contenders alternate within every repetition; the report gives medians,
+// min-max spreads and ratios paired per repetition. It reports, it never fails.
+
+#include <logbuf/queue/mpsc.hpp>
+#include <logbuf/queue/spsc.hpp>
+
+#include <harness/harness.hpp>
+
+#include <benchmark/benchmark.h>
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace spsc = logbuf::queue::spsc;
+namespace mpsc = logbuf::queue::mpsc;
+using byte_ring = boost::lockfree::spsc_queue<char>;
+
+// ---------------------------------------------------------------------------
+// Configuration and the shared input
+
+struct config {
+    std::size_t ring_bytes = 2 << 20;
+    std::uint32_t min_len = 8;  // >= 8: every record holds its sequence stamp
+    std::uint32_t max_len = 1024;
+    std::uint64_t seed = 1;
+    int reps = 7;
+    double seconds = 0.25;  // target length of one throughput run
+    std::size_t batch = 10000;
+    int batches = 10;                      // micro batches per contender per repetition
+    std::size_t boost_queue_nodes = 4096;  // ~2 MiB of average records in flight
+    bench::cpu_pair cpus;
+};
+
+// Payload bytes are taken from a 64 KiB window of random bytes (in L2 for
+// every contender); record i starts at a different 8-byte-aligned offset.
+constexpr std::size_t source_window = 64 * 1024;
+
+struct input {
+    bench::record_sequence sizes;
+    std::vector<std::byte> source;
+
+    input(const config& c)
+        : sizes(1 << 16, c.min_len, c.max_len, c.seed),
+          source(bench::random_bytes(source_window + c.max_len, c.seed ^ 0x5eed)) {}
+
+    [[nodiscard]] const std::byte* payload(std::uint64_t i) const noexcept {
+        return source.data() + ((i * 8) & (source_window - 1));
+    }
+};
+
+// The stamp every record carries in its first 8 bytes.
+inline std::uint64_t read_stamp(const void* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// What the consumer checks on record `i`: its stamp, its length and its last
+// payload byte (so the record's last cache line is read too; the first 8
+// bytes are the stamp). True when intact.
+inline bool record_ok(const input& in, std::uint64_t i, const std::byte* data,
+                      std::size_t len) noexcept {
+    return read_stamp(data) == i && len == in.sizes.size(i) &&
+           (len == 8 || data[len - 1] == in.payload(i)[len - 1]);
+}
+
+struct run_result {
+    double seconds = 0;
+    std::uint64_t records = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t errors = 0;
+};
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_between(clock_type::time_point a, clock_type::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+// ---------------------------------------------------------------------------
+// Throughput contenders. Each runs whole laps of the record sequence through a
+// fresh queue until `seconds` have passed (at least one lap): a run that the
+// machine slows down gets shorter in records, not longer in time. The clock
+// starts when the producer starts and stops when the consumer has checked the
+// last record (steady_clock: the two ends are read on different cores, which
+// the timestamp counter is not guaranteed to agree on).
+
+// The producer's last word: how many records it wrote, once it knows.
+class run_length {
+  public:
+    void set(std::uint64_t n) noexcept {
+        // Release/acquire: not needed for the records (their own publication
+        // orders them); it makes `n` itself safe to read without a race.
+        total_.store(n, std::memory_order_release);
+    }
+    // True once the consumer has seen every record (call it when idle).
+    [[nodiscard]] bool done(std::uint64_t consumed) const noexcept {
+        return consumed == total_.load(std::memory_order_acquire);
+    }
+
+  private:
+    std::atomic<std::uint64_t> total_{~std::uint64_t{0}};
+};
+
+// Calls produce(i) for whole laps of i until the deadline; returns the count.
+template <class Produce>
+std::uint64_t produce_laps(std::uint64_t lap, clock_type::time_point deadline, Produce&& produce) {
+    std::uint64_t i = 0;
+    do {
+        for (const std::uint64_t end = i + lap; i < end; ++i)
+            produce(i);
+    } while (clock_type::now() < deadline);
+    return i;
+}
+
+run_result finish(const input& in, clock_type::time_point t0, clock_type::time_point t1,
+                  std::uint64_t n, std::uint64_t errors) {
+    return {seconds_between(t0, t1), n, in.sizes.bytes_in(n), errors};
+}
+
+template <class Duration>
+clock_type::time_point deadline_after(clock_type::time_point t0, Duration d) {
+    return t0 + std::chrono::duration_cast<clock_type::duration>(d);
+}
+
+template <class Make>
+run_result run_logbuf(Make make, const config& cfg, const input& in) {
+    auto [tx, rx] = make(cfg.ring_bytes);
+    const std::chrono::duration<double> length(cfg.seconds);
+    clock_type::time_point t0, t1;
+    run_length total;
+    std::uint64_t n = 0, errors = 0;
+    bench::run_pinned_pair(
+        cfg.cpus,
+        [&, &tx = tx] {
+            t0 = clock_type::now();
+            total.set(
+                produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
+                    const std::uint32_t len = in.sizes.size(i);
+                    auto claim = tx.try_claim(len);
+                    while (!claim) {
+                        bench::cpu_relax();
+                        claim = tx.try_claim(len);
+                    }
+                    std::byte* d = claim.data();
+                    std::memcpy(d, &i, 8);
+                    std::memcpy(d + 8, in.payload(i) + 8, len - 8);
+                    claim.commit();
+                }));
+        },
+        [&, &rx = rx] {
+            std::uint64_t next = 0, bad = 0;
+            for (;;) {
+                const std::size_t got = rx.drain([&](std::span<const std::byte> r) {
+                    bad += !record_ok(in, next, r.data(), r.size());
+                    ++next;
+                });
+                if (got != 0) continue;
+                if (total.done(next)) break;
+                bench::cpu_relax();
+            }
+            t1 = clock_type::now();
+            n = next;
+            errors = bad;
+        });
+    return finish(in, t0, t1, n, errors);
+}
+
+// Boost's byte ring has no in-place claim: a record is written as a 12-byte
+// prefix (u32 length, u64 stamp) and the rest of the payload, two bulk pushes
+// after one write_available() check. The consumer pops whatever is there in
+// one bulk pop into a local buffer and parses records out of it - the
+// fastest way we know to use it (popping each record apart costs two more
+// index round trips per record).
+run_result run_boost_byte_ring(const config& cfg, const input& in) {
+    auto q = std::make_unique<byte_ring>(cfg.ring_bytes);
+    // Touch every page once, as logbuf's make() does with its memset, so the
+    // first lap takes no page faults.
+    {
+        std::vector<char> chunk(4096, 'x');
+        for (std::size_t done = 0; done <= cfg.ring_bytes; done += chunk.size()) {
+            q->push(chunk.data(), chunk.size());
+            q->pop(chunk.data(), chunk.size());
+        }
+    }
+    constexpr std::size_t prefix_bytes = 12;
+    constexpr std::size_t local_bytes = 64 * 1024;
+    constexpr std::size_t pop_bytes = 32 * 1024;
+    std::vector<char> local(local_bytes);
+    const std::chrono::duration<double> length(cfg.seconds);
+    clock_type::time_point t0, t1;
+    run_length total;
+    std::uint64_t n = 0, errors = 0;
+    bench::run_pinned_pair(
+        cfg.cpus,
+        [&] {
+            t0 = clock_type::now();
+            total.set(
+                produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
+                    const std::uint32_t len = in.sizes.size(i);
+                    while (q->write_available() < 4 + std::size_t{len})
+                        bench::cpu_relax();
+                    char prefix[prefix_bytes];
+                    std::memcpy(prefix, &len, 4);
+                    std::memcpy(prefix + 4, &i, 8);
+                    q->push(prefix, prefix_bytes);
+                    q->push(reinterpret_cast<const char*>(in.payload(i)) + 8, len - 8);
+                }));
+        },
+        [&] {
+            std::uint64_t next = 0, bad = 0;
+            std::size_t have = 0;  // unparsed bytes at the front of `local`
+            for (;;) {
+                const std::size_t got =
+                    q->pop(local.data() + have, std::min(pop_bytes, local_bytes - have));
+                if (got == 0) {
+                    if (have == 0 && total.done(next)) break;
+                    bench::cpu_relax();
+                    continue;
+                }
+                have += got;
+                std::size_t at = 0;
+                while (have - at >= 4) {
+                    std::uint32_t len;
+                    std::memcpy(&len, local.data() + at, 4);
+                    if (have - at < 4 + std::size_t{len}) break;  // the rest is not popped yet
+                    const auto* rec = reinterpret_cast<const std::byte*>(local.data() + at + 4);
+                    bad += !record_ok(in, next, rec, len);
+                    ++next;
+                    at += 4 + std::size_t{len};
+                }
+                // A partial record (< 1028 bytes) moves to the front.
+                std::memmove(local.data(), local.data() + at, have - at);
+                have -= at;
+            }
+            t1 = clock_type::now();
+            n = next;
+            errors = bad;
+        });
+    return finish(in, t0, t1, n, errors);
+}
+
+// What Boost users do for variable-length messages on boost::lockfree::queue:
+// one malloc'ed record per message, the pointer through the queue, free() on
+// the consumer. The queue's nodes are preallocated; bounded_push never
+// allocates and fails when they are all in flight.
+struct heap_record {
+    std::uint64_t len;  // the payload follows, 8-byte aligned
+    [[nodiscard]] std::byte* payload() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
+};
+
+run_result run_boost_pointer_queue(const config& cfg, const input& in) {
+    boost::lockfree::queue<heap_record*> q(cfg.boost_queue_nodes);
+    const std::chrono::duration<double> length(cfg.seconds);
+    clock_type::time_point t0, t1;
+    run_length total;
+    std::uint64_t n = 0, errors = 0;
+    bench::run_pinned_pair(
+        cfg.cpus,
+        [&] {
+            t0 = clock_type::now();
+            total.set(
+                produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
+                    const std::uint32_t len = in.sizes.size(i);
+                    auto* r = static_cast<heap_record*>(std::malloc(sizeof(heap_record) + len));
+                    if (r == nullptr) std::abort();
+                    r->len = len;
+                    std::memcpy(r->payload(), &i, 8);
+                    std::memcpy(r->payload() + 8, in.payload(i) + 8, len - 8);
+                    while (!q.bounded_push(r))
+                        bench::cpu_relax();
+                }));
+        },
+        [&] {
+            std::uint64_t next = 0, bad = 0;
+            heap_record* r = nullptr;
+            for (;;) {
+                if (!q.pop(r)) {
+                    if (total.done(next)) break;
+                    bench::cpu_relax();
+                    continue;
+                }
+                bad += !record_ok(in, next, r->payload(), r->len);
+                ++next;
+                std::free(r);
+            }
+            t1 = clock_type::now();
+            n = next;
+            errors = bad;
+        });
+    return finish(in, t0, t1, n, errors);
+}
+
+// The bandwidth reference: one thread copies the same records into a 2 MiB
+// buffer, 8-byte aligned like the ring, wrapping when a record does not fit.
+run_result run_memcpy(const config& cfg, const input& in) {
+    std::vector<std::byte> dst(cfg.ring_bytes);
+    std::memset(dst.data(), 0, dst.size());
+    const std::chrono::duration<double> length(cfg.seconds);
+    clock_type::time_point t0, t1;
+    std::uint64_t n = 0;
+    bench::run_pinned_pair(
+        {cfg.cpus.producer, cfg.cpus.producer},  // one thread works; the other returns at once
+        [&] {
+            std::byte* out = dst.data();
+            bench::do_not_optimize(out);
+            std::uint64_t at = 0;
+            t0 = clock_type::now();
+            n = produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
+                const std::uint32_t len = in.sizes.size(i);
+                if (at + len > cfg.ring_bytes) at = 0;
+                std::memcpy(out + at, in.payload(i), len);
+                at += (len + 7) & ~std::uint64_t{7};
+            });
+            bench::clobber_memory();  // the copies are observable
+            t1 = clock_type::now();
+        },
+        [] {});
+    return finish(in, t0, t1, n, 0);
+}
+
+// ---------------------------------------------------------------------------
+// The uncontended hot paths, written once: the micro benchmarks time them,
+// --count-ops runs them for instruction counts, --gbench hands them to Google
+// Benchmark. Each returns false when the ring was full / empty.
+
+constexpr std::size_t micro_len = 64;
+
+template <class Producer>
+[[gnu::always_inline]] inline bool produce_64(Producer& tx, const std::byte* src) noexcept {
+    auto claim = tx.try_claim(micro_len);
+    if (!claim) [[unlikely]]
+        return false;
+    std::memcpy(claim.data(), src, micro_len);
+    claim.commit();
+    return true;
+}
+
+// Claim + read (copy the payload out, as Boost's pop must) + release.
+[[gnu::always_inline]] inline bool consume_copy(logbuf::queue::consumer& rx,
+                                                std::byte* out) noexcept {
+    auto r = rx.try_claim();
+    if (!r) [[unlikely]]
+        return false;
+    std::memcpy(out, r.data(), r.size());
+    return true;  // the destructor releases
+}
+
+// Claim + release, touching only the length: the consumer's own overhead.
+[[gnu::always_inline]] inline bool consume_only(logbuf::queue::consumer& rx) noexcept {
+    auto r = rx.try_claim();
+    if (!r) [[unlikely]]
+        return false;
+    std::size_t len = r.size();
+    bench::do_not_optimize(len);
+    return true;
+}
+
+// Boost byte ring: check room, push a 4-byte length, push the payload.
+[[gnu::always_inline]] inline bool boost_push_64(byte_ring& q, const std::byte* src) noexcept {
+    if (q.write_available() < 4 + micro_len) [[unlikely]]
+        return false;
+    const std::uint32_t len = micro_len;
+    q.push(reinterpret_cast<const char*>(&len), 4);
+    q.push(reinterpret_cast<const char*>(src), micro_len);
+    return true;
+}
+
+// Boost byte ring: pop the length, pop the payload into `out`. (Uncontended,
+// so the payload is always all there once the length is.)
+[[gnu::always_inline]] inline bool boost_pop(byte_ring& q, std::byte* out) noexcept {
+    std::uint32_t len;
+    if (q.pop(reinterpret_cast<char*>(&len), 4) != 4) [[unlikely]]
+        return false;
+    q.pop(reinterpret_cast<char*>(out), len);
+    return true;
+}
+
+template <class Producer>
+void fill_64(Producer& tx, const std::byte* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (!produce_64(tx, src)) std::abort();  // sized to fit: a bug
+}
+
+void empty_ring(logbuf::queue::consumer& rx) {
+    rx.drain([](std::span<const std::byte>) {});
+}
+
+void boost_fill_64(byte_ring& q, const std::byte* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (!boost_push_64(q, src)) std::abort();
+}
+
+void boost_empty(byte_ring& q) {
+    char scratch[4096];
+    while (q.pop(scratch, sizeof scratch) != 0) {
+    }
+}
+
+// ---------------------------------------------------------------------------
+// --count-ops=N: each hot path N times in its own non-inlined loop, nothing
+// else timed or threaded, so an instruction counter (callgrind, perf) gives
+// per-op counts: inclusive instructions of the function / N. scripts/bench
+// runs this under callgrind. Each loop adds ~3 instructions per op of its
+// own (counter, compare, branch).
+
+[[gnu::noinline]] void count_spsc_produce(spsc::producer& tx, const std::byte* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(produce_64(tx, src));
+}
+[[gnu::noinline]] void count_mpsc_produce(mpsc::producer& tx, const std::byte* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(produce_64(tx, src));
+}
+[[gnu::noinline]] void count_consume_release(logbuf::queue::consumer& rx, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(consume_only(rx));
+}
+[[gnu::noinline]] void count_consume_copy_release(logbuf::queue::consumer& rx, std::byte* out,
+                                                  std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(consume_copy(rx, out));
+}
+[[gnu::noinline]] void count_drain_copy(logbuf::queue::consumer& rx, std::byte* out,
+                                        std::size_t n) {
+    rx.drain([out](std::span<const std::byte> r) { std::memcpy(out, r.data(), r.size()); }, n);
+}
+[[gnu::noinline]] void count_boost_push(byte_ring& q, const std::byte* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(boost_push_64(q, src));
+}
+[[gnu::noinline]] void count_boost_pop(byte_ring& q, std::byte* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(boost_pop(q, out));
+}
+
+int count_ops(const config& cfg, std::size_t n) {
+    if (n * (micro_len + 8) > cfg.ring_bytes) {
+        std::fprintf(stderr, "--count-ops: at most %zu ops fit the ring\n",
+                     cfg.ring_bytes / (micro_len + 8));
+        return 2;
+    }
+    const auto src = bench::random_bytes(micro_len, cfg.seed);
+    std::vector<std::byte> out(micro_len);
+    {
+        auto [tx, rx] = spsc::make(cfg.ring_bytes);
+        fill_64(tx, src.data(), n);  // warm: first lap's page walk and caches off the books
+        empty_ring(rx);
+        count_spsc_produce(tx, src.data(), n);
+        count_consume_release(rx, n);
+        fill_64(tx, src.data(), n);
+        count_consume_copy_release(rx, out.data(), n);
+        fill_64(tx, src.data(), n);
+        count_drain_copy(rx, out.data(), n);
+    }
+    {
+        auto [tx, rx] = mpsc::make(cfg.ring_bytes);
+        fill_64(tx, src.data(), n);
+        empty_ring(rx);
+        count_mpsc_produce(tx, src.data(), n);
+        empty_ring(rx);
+    }
+    {
+        byte_ring q(cfg.ring_bytes);
+        boost_fill_64(q, src.data(), n);
+        boost_empty(q);
+        count_boost_push(q, src.data(), n);
+        count_boost_pop(q, out.data(), n);
+    }
+    std::printf("count-ops: %zu operations per function\n", n);
+    std::printf("  count_spsc_produce          spsc claim + 64 B copy + commit\n");
+    std::printf("  count_mpsc_produce          mpsc claim + 64 B copy + commit\n");
+    std::printf("  count_consume_release       consumer claim + release (reads the length)\n");
+    std::printf("  count_consume_copy_release  consumer claim + copy 64 B out + release\n");
+    std::printf("  count_drain_copy            drain(), per record: copy 64 B out + release\n");
+    std::printf(
+        "  count_boost_push            boost byte ring: write_available + push 4 B + push 64 B\n");
+    std::printf("  count_boost_pop             boost byte ring: pop 4 B + pop 64 B\n");
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// --gbench: the same uncontended costs under Google Benchmark. When a ring
+// fills (or empties) the timer pauses while it is reset, every ~29 000 ops.
+
+template <class Make>
+void bm_produce(benchmark::State& state, Make make) {
+    auto [tx, rx] = make(std::size_t{2} << 20);
+    const auto src = bench::random_bytes(micro_len, 1);
+    for (auto _ : state) {
+        if (!produce_64(tx, src.data())) [[unlikely]] {
+            state.PauseTiming();
+            empty_ring(rx);
+            state.ResumeTiming();
+            produce_64(tx, src.data());
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void bm_consume(benchmark::State& state) {
+    auto [tx, rx] = spsc::make(std::size_t{2} << 20);
+    const auto src = bench::random_bytes(micro_len, 1);
+    std::vector<std::byte> out(micro_len);
+    const std::size_t fill = (std::size_t{2} << 20) / (micro_len + 8) - 1;
+    for (auto _ : state) {
+        if (!consume_copy(rx, out.data())) [[unlikely]] {
+            state.PauseTiming();
+            fill_64(tx, src.data(), fill);
+            state.ResumeTiming();
+            consume_copy(rx, out.data());
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void bm_boost_push(benchmark::State& state) {
+    byte_ring q(std::size_t{2} << 20);
+    const auto src = bench::random_bytes(micro_len, 1);
+    for (auto _ : state) {
+        if (!boost_push_64(q, src.data())) [[unlikely]] {
+            state.PauseTiming();
+            boost_empty(q);
+            state.ResumeTiming();
+            boost_push_64(q, src.data());
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void bm_boost_pop(benchmark::State& state) {
+    byte_ring q(std::size_t{2} << 20);
+    const auto src = bench::random_bytes(micro_len, 1);
+    std::vector<std::byte> out(micro_len);
+    const std::size_t fill = (std::size_t{2} << 20) / (micro_len + 4) - 1;
+    for (auto _ : state) {
+        if (!boost_pop(q, out.data())) [[unlikely]] {
+            state.PauseTiming();
+            boost_fill_64(q, src.data(), fill);
+            state.ResumeTiming();
+            boost_pop(q, out.data());
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+int run_gbench(int argc, char** argv) {
+    benchmark::RegisterBenchmark("spsc claim+copy64+commit",
+                                 [](benchmark::State& s) { bm_produce(s, spsc::make); });
+    benchmark::RegisterBenchmark("mpsc claim+copy64+commit",
+                                 [](benchmark::State& s) { bm_produce(s, mpsc::make); });
+    benchmark::RegisterBenchmark("boost byte ring push 4+64", bm_boost_push);
+    benchmark::RegisterBenchmark("consumer claim+copy64+release", bm_consume);
+    benchmark::RegisterBenchmark("boost byte ring pop 4+64", bm_boost_pop);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    bench::pin_this_thread(bench::default_cpu_pair().producer);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// The report
+
+struct throughput_contender {
+    const char* name;
+    std::function<run_result(const config&)> run;
+};
+
+constexpr const char* row_spsc = "logbuf spsc";
+constexpr const char* row_mpsc = "logbuf mpsc (1 producer)";
+constexpr const char* row_boost_ring = "boost spsc_queue<char> byte ring";
+constexpr const char* row_boost_queue = "boost queue<T*> + heap record";
+constexpr const char* row_memcpy = "memcpy, 1 thread (reference)";
+
+void throughput_section(const config& cfg, const input& in, bench::results& res) {
+    const std::vector<throughput_contender> contenders = {
+        {row_spsc, [&](const config& c) { return run_logbuf(spsc::make, c, in); }},
+        {row_mpsc, [&](const config& c) { return run_logbuf(mpsc::make, c, in); }},
+        {row_boost_ring, [&](const config& c) { return run_boost_byte_ring(c, in); }},
+        {row_boost_queue, [&](const config& c) { return run_boost_pointer_queue(c, in); }},
+        {row_memcpy, [&](const config& c) { return run_memcpy(c, in); }},
+    };
+    // A short warm-up run each (page tables, caches, malloc arenas), discarded.
+    config warm = cfg;
+    warm.seconds = std::min(cfg.seconds, 0.05);
+    for (const auto& c : contenders)
+        c.run(warm);
+
+    std::uint64_t errors = 0;
+    bench::run_alternating(cfg.reps, contenders.size(), [&](std::size_t k, int) {
+        const run_result r = contenders[k].run(cfg);
+        const char* name = contenders[k].name;
+        res.add(name, "GB/s", static_cast<double>(r.bytes) / r.seconds / 1e9);
+        res.add(name, "Mrec/s", static_cast<double>(r.records) / r.seconds / 1e6);
+        res.add(name, "ns/rec", r.seconds * 1e9 / static_cast<double>(r.records));
+        res.add(name, "Mrec", static_cast<double>(r.records) / 1e6);
+        errors += r.errors;
+    });
+
+    std::printf("\nthroughput: random %u-%u-byte records (mean %.1f B, seed %" PRIu64
+                "), %zu KiB ring, producer CPU %d, consumer CPU %d\n",
+                cfg.min_len, cfg.max_len, in.sizes.mean(), cfg.seed, cfg.ring_bytes / 1024,
+                cfg.cpus.producer, cfg.cpus.consumer);
+    std::printf("%d repetitions of %.2f s per contender, contenders alternating\n", cfg.reps,
+                cfg.seconds);
+    bench::print_table(std::cout, res,
+                       {row_spsc, row_mpsc, row_boost_ring, row_boost_queue, row_memcpy},
+                       {{"GB/s", "GB/s", 2},
+                        {"Mrec/s", "Mrec/s", 2},
+                        {"ns/rec", "ns/rec", 1},
+                        {"Mrec", "Mrec/run", 1}});
+    std::printf("consumer check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
+
+    std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");
+    const auto ratio_line = [&](const char* what, const char* a, const char* b) {
+        const bench::stats s = res.ratio(a, b, "GB/s");
+        std::printf("  %-44s %7.3f [%.3f-%.3f]\n", what, s.median, s.min, s.max);
+    };
+    ratio_line("spsc / boost byte ring", row_spsc, row_boost_ring);
+    ratio_line("spsc / memcpy", row_spsc, row_memcpy);
+    ratio_line("mpsc / boost queue<T*>", row_mpsc, row_boost_queue);
+    ratio_line("mpsc / spsc", row_mpsc, row_spsc);
+    ratio_line("boost byte ring / memcpy", row_boost_ring, row_memcpy);
+}
+
+constexpr const char* op_spsc_produce = "spsc  claim + copy 64 B + commit";
+constexpr const char* op_mpsc_produce = "mpsc  claim + copy 64 B + commit";
+constexpr const char* op_boost_push = "boost push 4 B len + push 64 B";
+constexpr const char* op_consume_copy = "consumer claim + copy 64 B out + release";
+constexpr const char* op_consume_only = "consumer claim + release";
+constexpr const char* op_drain = "consumer drain(), per record, copy out";
+constexpr const char* op_boost_pop = "boost pop 4 B len + pop 64 B";
+
+void micro_section(const config& cfg, bench::results& res) {
+    bench::pin_this_thread(cfg.cpus.producer);
+    const auto src = bench::random_bytes(micro_len, cfg.seed);
+    std::vector<std::byte> out(micro_len);
+    auto [stx, srx] = spsc::make(cfg.ring_bytes);
+    auto [mtx, mrx] = mpsc::make(cfg.ring_bytes);
+    byte_ring bq(cfg.ring_bytes);
+    boost_fill_64(bq, src.data(), cfg.batch);  // touch the pages once
+    boost_empty(bq);
+
+    const std::size_t n = cfg.batch;
+    std::uint64_t failures = 0;
+    const auto check = [&](bool ok) { failures += !ok; };
+    const auto nothing = [] {};
+
+    struct micro {
+        const char* name;
+        bench::op_cost cost;
+        std::function<void(bench::op_cost&)> run;  // `batches` batches into cost
+    };
+    std::vector<micro> ops;
+    ops.push_back({op_spsc_produce, {}, [&](bench::op_cost& c) {
+                       bench::measure_op_cost(
+                           c, cfg.batches, n, nothing,
+                           [&](std::size_t) { check(produce_64(stx, src.data())); },
+                           [&] { empty_ring(srx); });
+                   }});
+    ops.push_back({op_mpsc_produce, {}, [&](bench::op_cost& c) {
+                       bench::measure_op_cost(
+                           c, cfg.batches, n, nothing,
+                           [&](std::size_t) { check(produce_64(mtx, src.data())); },
+                           [&] { empty_ring(mrx); });
+                   }});
+    ops.push_back({op_boost_push, {}, [&](bench::op_cost& c) {
+                       bench::measure_op_cost(
+                           c, cfg.batches, n, nothing,
+                           [&](std::size_t) { check(boost_push_64(bq, src.data())); },
+                           [&] { boost_empty(bq); });
+                   }});
+    ops.push_back({op_consume_copy, {}, [&](bench::op_cost& c) {
+                       bench::measure_op_cost(
+                           c, cfg.batches, n, [&] { fill_64(stx, src.data(), n); },
+                           [&](std::size_t) { check(consume_copy(srx, out.data())); }, nothing);
+                   }});
+    ops.push_back({op_consume_only, {}, [&](bench::op_cost& c) {
+                       bench::measure_op_cost(
+                           c, cfg.batches, n, [&] { fill_64(stx, src.data(), n); },
+                           [&](std::size_t) { check(consume_only(srx)); }, nothing);
+                   }});
+    ops.push_back(
+        {op_drain, {}, [&](bench::op_cost& c) {
+             // drain() is one call for the whole batch: amortised only.
+             for (int b = 0; b < cfg.batches; ++b) {
+                 fill_64(stx, src.data(), n);
+                 std::byte* o = out.data();
+                 c.amortised.push_back(
+                     bench::time_batch(1,
+                                       [&](std::size_t) {
+                                           check(srx.drain([o](std::span<const std::byte> r) {
+                                               std::memcpy(o, r.data(), r.size());
+                                           }) == n);
+                                       }) /
+                     static_cast<double>(n));
+             }
+         }});
+    ops.push_back({op_boost_pop, {}, [&](bench::op_cost& c) {
+                       bench::measure_op_cost(
+                           c, cfg.batches, n, [&] { boost_fill_64(bq, src.data(), n); },
+                           [&](std::size_t) { check(boost_pop(bq, out.data())); }, nothing);
+                   }});
+
+    // Warm-up round, discarded.
+    for (auto& m : ops) {
+        bench::op_cost scratch;
+        m.run(scratch);
+    }
+    bench::run_alternating(cfg.reps, ops.size(), [&](std::size_t k, int) {
+        bench::op_cost rep;
+        ops[k].run(rep);
+        res.add(ops[k].name, "ticks/op", bench::summarize(rep.amortised).median);
+        ops[k].cost.amortised.insert(ops[k].cost.amortised.end(), rep.amortised.begin(),
+                                     rep.amortised.end());
+        ops[k].cost.per_op.merge(rep.per_op);
+    });
+    bench::unpin_this_thread();
+
+    const bench::tsc_info& t = bench::tsc();
+    std::printf(
+        "\nper-operation cost, one thread, uncontended, 64-byte records; amortised over "
+        "batches of %zu (%d reps x %d batches),\nper-op histogram of %d x %d x %zu "
+        "single timings; ticks at %.3f GHz\n",
+        n, cfg.reps, cfg.batches, cfg.reps, cfg.batches, n, t.ticks_per_ns);
+    std::vector<bench::op_cost_row> rows;
+    for (const auto& m : ops)
+        rows.push_back({m.name, &m.cost});
+    bench::print_op_costs(std::cout, rows);
+    std::printf("failed operations (ring unexpectedly full/empty): %" PRIu64 "%s\n", failures,
+                failures ? "  <-- BROKEN" : "");
+    std::printf("ratios (amortised ticks/op, paired per repetition): median [min-max]\n");
+    const auto ratio_line = [&](const char* what, const char* a, const char* b) {
+        const bench::stats s = res.ratio(a, b, "ticks/op");
+        std::printf("  %-44s %7.3f [%.3f-%.3f]\n", what, s.median, s.min, s.max);
+    };
+    ratio_line("spsc produce / boost push", op_spsc_produce, op_boost_push);
+    ratio_line("mpsc produce / boost push", op_mpsc_produce, op_boost_push);
+    ratio_line("consumer claim+copy+release / boost pop", op_consume_copy, op_boost_pop);
+    ratio_line("consumer drain per record / boost pop", op_drain, op_boost_pop);
+}
+
+void targets_section(const bench::results& res) {
+    std::printf("\ntargets (judged on the median of paired ratios; a report, not a test)\n");
+    bench::print_target(std::cout, "spsc throughput >= 3x boost byte ring",
+                        res.ratio(row_spsc, row_boost_ring, "GB/s"), 3.0, bench::at_least);
+    bench::print_target(std::cout, "spsc throughput >= 40% of memcpy",
+                        res.ratio(row_spsc, row_memcpy, "GB/s"), 0.40, bench::at_least);
+    bench::print_target(std::cout, "mpsc (1 producer) >= 30x boost queue<T*>",
+                        res.ratio(row_mpsc, row_boost_queue, "GB/s"), 30.0, bench::at_least);
+    bench::print_target(std::cout, "mpsc within 25% of spsc (mpsc/spsc >= 0.75)",
+                        res.ratio(row_mpsc, row_spsc, "GB/s"), 0.75, bench::at_least);
+    bench::print_target(std::cout, "producer claim+copy+commit <= 0.5x boost push",
+                        res.ratio(op_spsc_produce, op_boost_push, "ticks/op"), 0.5, bench::at_most);
+    bench::print_target(std::cout, "consumer claim+read+release <= 1x boost pop",
+                        res.ratio(op_consume_copy, op_boost_pop, "ticks/op"), 1.0, bench::at_most);
+}
+
+void usage() {
+    std::puts(
+        "queue_bench [options]\n"
+        "  --reps=N            repetitions, contenders alternating in each (7)\n"
+        "  --seconds=S         target length of one throughput run (0.25)\n"
+        "  --batch=N           operations per micro batch (10000)\n"
+        "  --batches=N         micro batches per contender per repetition (10)\n"
+        "  --ring=BYTES        ring capacity (2097152)\n"
+        "  --seed=N            record-size sequence seed (1)\n"
+        "  --producer-cpu=N --consumer-cpu=N   (first two allowed CPUs)\n"
+        "  --only=throughput|micro\n"
+        "  --quick             --reps=3 --seconds=0.1 --batches=4\n"
+        "  --count-ops=N       run each hot path N times single-threaded (for callgrind)\n"
+        "  --gbench [flags]    micro costs under Google Benchmark (first argument only)");
+}
+
+int run(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--gbench") == 0) {
+        argv[1] = argv[0];  // Google Benchmark sees the program name, then its own flags
+        return run_gbench(argc - 1, argv + 1);
+    }
+    bench::options opt(argc, argv);
+    if (opt.has("help")) {
+        usage();
+        return 0;
+    }
+    config cfg;
+    const bool quick = opt.has("quick");
+    cfg.reps = static_cast<int>(opt.get_int("reps", quick ? 3 : cfg.reps));
+    cfg.seconds = opt.get_double("seconds", quick ? 0.1 : cfg.seconds);
+    cfg.batch = static_cast<std::size_t>(opt.get_int("batch", static_cast<long long>(cfg.batch)));
+    cfg.batches = static_cast<int>(opt.get_int("batches", quick ? 4 : cfg.batches));
+    cfg.ring_bytes =
+        static_cast<std::size_t>(opt.get_int("ring", static_cast<long long>(cfg.ring_bytes)));
+    cfg.seed = static_cast<std::uint64_t>(opt.get_int("seed", static_cast<long long>(cfg.seed)));
+    cfg.cpus = bench::default_cpu_pair();
+    cfg.cpus.producer = static_cast<int>(opt.get_int("producer-cpu", cfg.cpus.producer));
+    cfg.cpus.consumer = static_cast<int>(opt.get_int("consumer-cpu", cfg.cpus.consumer));
+    const std::string only = opt.get("only", "");
+    const long long count = opt.get_int("count-ops", 0);
+    opt.reject_unknown();
+    if (cfg.reps < 1 || cfg.batches < 1 || cfg.batch < 1 ||
+        cfg.batch * (micro_len + 8) > cfg.ring_bytes) {
+        std::fprintf(stderr, "queue_bench: bad --reps/--batches/--batch/--ring\n");
+        return 2;
+    }
+    if (count > 0) return count_ops(cfg, static_cast<std::size_t>(count));
+
+    std::printf("logbuf queue_bench\n");
+    bench::print_machine(std::cout);
+    const input in(cfg);
+    bench::results res;
+    if (only.empty() || only == "throughput") throughput_section(cfg, in, res);
+    if (only.empty() || only == "micro") micro_section(cfg, res);
+    if (only.empty()) targets_section(res);
+    std::printf("\nload avg   %s (1/5/15 min) at end\n", bench::load_average().c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "queue_bench: %s\n", e.what());
+        return 2;
+    }
+}
