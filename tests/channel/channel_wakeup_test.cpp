@@ -16,9 +16,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -36,6 +44,39 @@ void busy_wait(clock_type::duration d) {
     }
 }
 
+// The calling thread's kernel id, so that another thread can see whether it
+// sleeps. 0 where we cannot tell.
+long current_tid() {
+#if defined(__linux__)
+    return static_cast<long>(::syscall(SYS_gettid));
+#else
+    return 0;
+#endif
+}
+
+// True if thread `tid` of this process sleeps in the kernel (state 'S'): a
+// receiver in recv() is then parked in its futex wait.
+bool is_asleep(long tid) {
+    if (tid == 0) return false;
+    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::stringstream text;
+    text << stat.rdbuf();
+    const std::string s = text.str();
+    const auto paren = s.rfind(')');  // the thread name may contain spaces
+    return paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'S';
+}
+
+// Waits until the receiver sleeps in the kernel, at most `limit`. On a busy
+// machine its sched_yield rounds can take long. False if it never did.
+bool wait_until_asleep(long tid, clock_type::duration limit) {
+    const auto until = clock_type::now() + limit;
+    while (clock_type::now() < until) {
+        if (is_asleep(tid)) return true;
+        std::this_thread::sleep_for(100us);
+    }
+    return false;
+}
+
 TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
     constexpr auto park_timeout = 400ms;
     const int trials = 300 / (channel_test::sanitizer_divisor > 1 ? 2 : 1);
@@ -44,11 +85,14 @@ TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
     rx.set_park_timeout(park_timeout);
 
     std::atomic<int> ready{-1};  // the trial the receiver is now waiting for
+    std::atomic<long> receiver_tid{0};
+    int confirmed_asleep = 0;  // "after" trials in which the receiver was seen asleep
     std::vector<clock_type::duration> delays;
     delays.reserve(static_cast<std::size_t>(trials));
     logbuf::channel::parking_stats stats;
 
     std::thread receiver([&, &rx = rx] {
+        receiver_tid.store(current_tid(), std::memory_order_relaxed);
         for (int i = 0; i < trials; ++i) {
             ready.store(i, std::memory_order_release);
             auto r = rx.recv();
@@ -74,7 +118,8 @@ TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
                 busy_wait(std::chrono::microseconds(around_park_us(rng)));
                 break;
             default:  // receiver is asleep in the kernel
-                std::this_thread::sleep_for(3ms);
+                if (wait_until_asleep(receiver_tid.load(std::memory_order_relaxed), 500ms))
+                    ++confirmed_asleep;
                 break;
         }
         auto c = tx.send(sizeof(clock_type::rep));
@@ -87,23 +132,34 @@ TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
     receiver.join();
     ASSERT_EQ(delays.size(), static_cast<std::size_t>(trials));
 
-    std::sort(delays.begin(), delays.end());
-    const auto at = [&](double q) {
-        return delays[static_cast<std::size_t>(q * static_cast<double>(delays.size() - 1))];
-    };
-    const auto us = [](clock_type::duration d) {
-        return std::chrono::duration<double, std::micro>(d).count();
-    };
-    std::printf(
-        "wake-up delay over %d trials: p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us;"
-        " %llu parks\n",
-        trials, us(at(0.5)), us(at(0.9)), us(at(0.99)), us(delays.back()),
-        static_cast<unsigned long long>(stats.parks));
-    // Generous: a lost wake-up costs a whole park timeout (400 ms); a working
-    // wake-up costs tens of microseconds, a few ms on a loaded machine.
-    EXPECT_LT(at(0.99), park_timeout / 4);
-    EXPECT_GE(stats.parks, static_cast<std::uint64_t>(trials / 3))
-        << "the receiver rarely parked: the test did not exercise the parker";
+    // Per phase: the receiver was still spinning, around its park, asleep.
+    std::vector<clock_type::duration> by_phase[3];
+    for (std::size_t i = 0; i < delays.size(); ++i)
+        by_phase[i % 3].push_back(delays[i]);
+    const char* const phase_names[3] = {"before park", "around park", "asleep"};
+    for (int phase = 0; phase < 3; ++phase) {
+        auto& d = by_phase[phase];
+        std::sort(d.begin(), d.end());
+        const auto at = [&](double q) {
+            return std::chrono::duration<double, std::micro>(
+                       d[static_cast<std::size_t>(q * static_cast<double>(d.size() - 1))])
+                .count();
+        };
+        std::printf("wake-up delay, %-11s (%zu trials): p50 %8.1f us  p99 %8.1f us  max %8.1f us\n",
+                    phase_names[phase], d.size(), at(0.5), at(0.99), at(1.0));
+        // Generous: a lost wake-up costs a whole park timeout (400 ms); a
+        // working one tens of microseconds, a few ms on a loaded machine.
+        EXPECT_LT(d[static_cast<std::size_t>(0.99 * static_cast<double>(d.size() - 1))],
+                  park_timeout / 4)
+            << phase_names[phase];
+    }
+    std::printf("receiver parked %llu times; %d notifies went to a receiver seen asleep\n",
+                static_cast<unsigned long long>(stats.parks), confirmed_asleep);
+    EXPECT_GE(stats.parks, static_cast<std::uint64_t>(confirmed_asleep));
+#if defined(__linux__)
+    EXPECT_GE(confirmed_asleep, trials / 6)
+        << "the receiver was rarely asleep when notified: the test did not exercise the parker";
+#endif
 }
 
 }  // namespace
