@@ -47,6 +47,14 @@ enum class pop_status : std::uint8_t {
     closed,  // the list was closed and every value before that was popped
 };
 
+// Memory diagnostic: how many blocks a list holds and has ever allocated.
+// With a consumer that keeps up, `live` stays small and `allocated` stops
+// growing after warm-up: emptied blocks are recycled, not freed.
+struct block_usage {
+    std::size_t live = 0;       // blocks held now (linked, or being linked)
+    std::size_t allocated = 0;  // blocks allocated since construction, the first included
+};
+
 template <class T>
 struct pop_result {
     pop_status status;
@@ -63,9 +71,16 @@ class block_list {
 
   public:
     static constexpr std::size_t block_capacity = details::block_capacity;
+    // Emptied blocks kept ready past the tail when nobody asks otherwise:
+    // enough to absorb a burst of 512 values without touching the allocator.
+    static constexpr std::size_t default_spare_blocks = 16;
 
-    // Allocates the first block (std::bad_alloc if that fails).
-    block_list() {
+    // Allocates the first block (std::bad_alloc if that fails). The consumer
+    // keeps up to `spare_blocks` emptied blocks linked past the tail for
+    // senders to fill and frees the rest: a list whose backlog never spans
+    // more than that many blocks stops allocating once warm.
+    explicit block_list(std::size_t spare_blocks = default_spare_blocks)
+        : spare_limit_(spare_blocks) {
         auto* first = new block_type(0);
         // Relaxed: the list is not shared yet; handing it to other threads
         // (a thread start, a shared_ptr) publishes everything.
@@ -88,7 +103,7 @@ class block_list {
             delete b;
             b = next;
         }
-        assert(freed == allocated_blocks() && "a block left the chain");
+        assert(freed == usage().live && "a block left the chain");
         (void)freed;
     }
 
@@ -165,19 +180,18 @@ class block_list {
 
     // ---- diagnostics ------------------------------------------------------
 
-    // Blocks currently allocated (in the chain or about to be linked). With
-    // a consumer that keeps up this stays small: blocks are recycled.
-    [[nodiscard]] std::size_t allocated_blocks() const noexcept {
-        // Relaxed: a statistic; nothing is read through it.
-        return allocated_blocks_.load(std::memory_order_relaxed);
+    [[nodiscard]] block_usage usage() const noexcept {
+        // Relaxed: statistics; nothing is read through them.
+        return {live_blocks_.load(std::memory_order_relaxed),
+                allocations_.load(std::memory_order_relaxed)};
     }
 
   private:
     // Set in tail_position_ by close(). Positions stay below 2^63.
     static constexpr std::uint64_t tail_closed = std::uint64_t{1} << 63;
-    // How many links past the tail pointer a recycled block tries before it
-    // is freed instead: the chain past the tail is normally one block long,
-    // and walking further would race senders for nothing.
+    // How many links a recycled block tries before it is freed instead: the
+    // first try at the end of the spares normally succeeds; failing ones race
+    // senders that are growing the chain right now, a race not worth running.
     static constexpr int recycle_attempts = 3;
 
     // The block holding `position`, walking (and growing) from the shared
@@ -230,8 +244,9 @@ class block_list {
     // returns the block that now follows `last`.
     block_type* grow(block_type* last) noexcept {
         auto* fresh = new block_type(0);  // bad_alloc -> std::terminate, see top of file
-        // Relaxed: a statistic.
-        allocated_blocks_.fetch_add(1, std::memory_order_relaxed);
+        // Relaxed: statistics.
+        live_blocks_.fetch_add(1, std::memory_order_relaxed);
+        allocations_.fetch_add(1, std::memory_order_relaxed);
         block_type* following = link_after(last, fresh);
         if (following == nullptr) return fresh;
         for (block_type* at = following;;) {
@@ -306,25 +321,45 @@ class block_list {
             block_type* passed = free_head_;
             // Relaxed: advance_head() already loaded this pointer with acquire.
             free_head_ = passed->next.load(std::memory_order_relaxed);
+            if (passed == spare_end_) spare_end_ = nullptr;
             recycle(passed);
         }
     }
 
-    // Links an emptied block back behind the tail, or frees it.
+    // Links an emptied block at the end of the chain for senders to reuse,
+    // or frees it when enough spares wait there already.
     void recycle(block_type* b) noexcept {
-        b->reset(0);
         // Acquire pairs with the release compare-exchange in find_block().
         // The pointer is at or past every block we have recycled: the
         // acquire of released_bit in reclaim() ordered its move before us.
         block_type* at = block_tail_.load(std::memory_order_acquire);
+        // The last spare we linked, if still ahead, is nearer the end: start
+        // there rather than walk the spares. It is alive: only we free or
+        // recycle blocks, and reclaim() forgets it when it recycles it.
+        if (spare_end_ != nullptr && spare_end_->start_index > at->start_index) at = spare_end_;
+        // Relaxed: an estimate of where senders write now, to count spares.
+        const std::uint64_t writing =
+            details::block_start(tail_position_.load(std::memory_order_relaxed) & ~tail_closed);
+        if (at->start_index >= writing + spare_limit_ * block_capacity) {
+            free_block(b);
+            return;
+        }
+        b->reset(0);
         for (int attempt = 0; attempt < recycle_attempts; ++attempt) {
             block_type* existing = link_after(at, b);
-            if (existing == nullptr) return;
+            if (existing == nullptr) {
+                spare_end_ = b;
+                return;
+            }
             at = existing;
         }
+        free_block(b);
+    }
+
+    void free_block(block_type* b) noexcept {
         delete b;
         // Relaxed: a statistic.
-        allocated_blocks_.fetch_sub(1, std::memory_order_relaxed);
+        live_blocks_.fetch_sub(1, std::memory_order_relaxed);
     }
 
     // Past the slot just popped (or stepped over).
@@ -372,10 +407,13 @@ class block_list {
     alignas(logbuf::details::false_sharing_range) block_type* head_ = nullptr;
     std::uint64_t index_ = 0;          // next position to pop
     block_type* free_head_ = nullptr;  // oldest block not yet recycled; head of the whole chain
+    block_type* spare_end_ = nullptr;  // last block recycle() linked, while it is in the chain
+    const std::size_t spare_limit_;    // most spares recycle() keeps past the tail
     std::uint64_t ready_cache_ = 0;  // head_'s readable slots (ready, not abandoned) as last loaded
 
     // ---- cold: changes only when a block is allocated or freed ----
-    alignas(logbuf::details::false_sharing_range) std::atomic<std::size_t> allocated_blocks_{1};
+    alignas(logbuf::details::false_sharing_range) std::atomic<std::size_t> live_blocks_{1};
+    std::atomic<std::size_t> allocations_{1};
 };
 
 }  // namespace logbuf::queue
