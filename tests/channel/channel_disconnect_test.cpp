@@ -22,6 +22,13 @@ using channel_test::to_string;
 using clock_type = std::chrono::steady_clock;
 using logbuf::errc;
 
+// Commits 8-byte records until the ring is full.
+template <class Sender>
+void fill(Sender& tx) {
+    while (auto c = tx.try_send(8))
+        c.commit();
+}
+
 template <class Flavour>
 class ChannelDisconnect : public ::testing::Test {};
 TYPED_TEST_SUITE(ChannelDisconnect, channel_test::flavours);
@@ -80,11 +87,7 @@ TYPED_TEST(ChannelDisconnect, LastSenderLeavingWakesBlockedReceiver) {
 
 TYPED_TEST(ChannelDisconnect, ReceiverGoneStopsASenderWaitingOnAFullRing) {
     auto [tx, rx] = TypeParam::make(64);
-    while (true) {
-        auto c = tx.try_send(8);
-        if (!c) break;
-        c.commit();
-    }
+    fill(tx);
     std::atomic<bool> started{false};
     errc result{};
     std::thread sender([&, &tx = tx] {
@@ -103,11 +106,7 @@ TYPED_TEST(ChannelDisconnect, ReceiverGoneStopsASenderWaitingOnAFullRing) {
 
 TYPED_TEST(ChannelDisconnect, SenderWaitingOnAFullRingGetsSpaceWhenReceiverReads) {
     auto [tx, rx] = TypeParam::make(64);
-    while (true) {
-        auto c = tx.try_send(8);
-        if (!c) break;
-        c.commit();
-    }
+    fill(tx);
     std::thread sender([&, &tx = tx] { EXPECT_TRUE(send_text(tx, "late")); });
     std::this_thread::sleep_for(5ms);
     int received = 0;

@@ -21,7 +21,6 @@
 #include <logbuf/queue/claims.hpp>
 #include <logbuf/queue/consumer.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <concepts>
@@ -142,8 +141,7 @@ class receiver {
             disconnect();
             consumer_ = std::move(other.consumer_);
             state_ = std::move(other.state_);
-            park_timeout_ = other.park_timeout_;
-            stats_ = other.stats_;
+            waiter_ = other.waiter_;
         }
         return *this;
     }
@@ -162,13 +160,7 @@ class receiver {
     // negative timeout tries once.
     template <class Rep, class Period>
     [[nodiscard]] queue::read_claim recv_for(std::chrono::duration<Rep, Period> timeout) noexcept {
-        using std::chrono::duration;
-        using clock = std::chrono::steady_clock;
-        // Past a century we call it "for ever"; this also keeps the
-        // conversion below from overflowing for any Rep/Period.
-        constexpr duration<double> forever = std::chrono::hours(24 * 365 * 100);
-        if (duration<double>(timeout) >= forever) return recv();
-        return recv_until(clock::now() + std::chrono::ceil<clock::duration>(timeout));
+        return recv_until(deadline_after(timeout));
     }
 
     // As recv(), but gives up at `deadline`: errc::timeout.
@@ -176,8 +168,8 @@ class receiver {
         std::chrono::steady_clock::time_point deadline) noexcept {
         if (!state_) [[unlikely]]
             return queue::read_claim(errc::disconnected);
-        std::optional<queue::read_claim> result = wait_until(
-            state_->wake, [this]() noexcept { return poll(); }, deadline, park_timeout_, stats_);
+        std::optional<queue::read_claim> result = waiter_.wait_until(
+            state_->wake, [this]() noexcept { return poll(); }, deadline);
         return result ? std::move(*result) : queue::read_claim(errc::timeout);
     }
 
@@ -217,12 +209,14 @@ class receiver {
     // wake-ups are not lost this only matters for senders that never call
     // notify(): their records wait at most this long.
     void set_park_timeout(std::chrono::nanoseconds timeout) noexcept {
-        park_timeout_ = std::max(timeout, std::chrono::nanoseconds(1));
+        waiter_.set_park_timeout(timeout);
     }
-    [[nodiscard]] std::chrono::nanoseconds park_timeout() const noexcept { return park_timeout_; }
+    [[nodiscard]] std::chrono::nanoseconds park_timeout() const noexcept {
+        return waiter_.park_timeout();
+    }
 
     // How often and how long this receiver slept in the kernel.
-    [[nodiscard]] parking_stats parking() const noexcept { return stats_; }
+    [[nodiscard]] parking_stats parking() const noexcept { return waiter_.stats(); }
 
   private:
     // One look at the ring: a record, disconnected, or nothing yet.
@@ -246,8 +240,7 @@ class receiver {
 
     queue::consumer consumer_;
     std::shared_ptr<channel_state> state_;  // null once moved from
-    std::chrono::nanoseconds park_timeout_ = default_park_timeout;
-    parking_stats stats_;
+    receive_waiter waiter_;                 // park timeout, statistics
 };
 
 // Wraps a queue-layer (producer, consumer) pair into a channel.

@@ -64,5 +64,41 @@ template <class Poll>
     }
 }
 
+// What a receiver keeps for waiting: its park timeout and its statistics. A
+// member of every channel's receiver, so that they all wait the same way.
+class receive_waiter {
+  public:
+    template <class Poll>
+    [[nodiscard]] auto wait_until(parker& p, Poll&& poll,
+                                  std::chrono::steady_clock::time_point deadline) noexcept
+        -> std::invoke_result_t<Poll&> {
+        return details::wait_until(p, poll, deadline, park_timeout_, stats_);
+    }
+
+    // At least 1 ns: a park must be able to sleep.
+    void set_park_timeout(std::chrono::nanoseconds timeout) noexcept {
+        park_timeout_ = std::max(timeout, std::chrono::nanoseconds(1));
+    }
+    [[nodiscard]] std::chrono::nanoseconds park_timeout() const noexcept { return park_timeout_; }
+    [[nodiscard]] const parking_stats& stats() const noexcept { return stats_; }
+
+  private:
+    std::chrono::nanoseconds park_timeout_ = default_park_timeout;
+    parking_stats stats_;
+};
+
+// The deadline for recv_for(timeout), for any Rep and Period. A timeout of a
+// century or more means "for ever" (time_point::max()), which also keeps the
+// conversion from overflowing; zero or negative gives a deadline already
+// passed (poll once).
+template <class Rep, class Period>
+[[nodiscard]] std::chrono::steady_clock::time_point deadline_after(
+    std::chrono::duration<Rep, Period> timeout) noexcept {
+    using clock = std::chrono::steady_clock;
+    constexpr std::chrono::duration<double> forever = std::chrono::hours(24 * 365 * 100);
+    if (std::chrono::duration<double>(timeout) >= forever) return clock::time_point::max();
+    return clock::now() + std::chrono::ceil<clock::duration>(timeout);
+}
+
 }  // namespace details
 }  // namespace logbuf::channel
