@@ -257,11 +257,11 @@ TEST(BlockList, ThrowingMoveAbandonsOnlyItsSlot) {
 
 TEST(BlockList, ProducersKeepTheirOrderAndNothingIsLost) {
     constexpr std::uint32_t producers = 4;
-    const std::uint64_t per_producer = iterations(400'000);
+    constexpr std::uint64_t per_producer = iterations(400'000);
     block_list<tagged> list;
     std::vector<std::thread> threads;
     for (std::uint32_t p = 0; p < producers; ++p) {
-        threads.emplace_back([&list, p, per_producer] {
+        threads.emplace_back([&list, p] {
             for (std::uint64_t s = 0; s < per_producer; ++s) {
                 if (!list.push(tagged{p, s})) std::abort();
             }
@@ -337,7 +337,7 @@ TEST(BlockList, CloseRacingPushesLosesNothing) {
 }
 
 TEST(BlockList, LongRunWithAConsumerThatKeepsUpRecyclesBlocks) {
-    const std::uint64_t total = iterations(4'000'000);
+    constexpr std::uint64_t total = iterations(4'000'000);
     // The producer stays at most `lead` values ahead of the consumer, so the
     // backlog never spans more than lead / 32 + 1 blocks, fewer than the
     // list keeps as spares; without recycling the list would allocate

@@ -98,10 +98,10 @@ TEST(ObjectStress, BoundedChannelNeverHoldsMoreThanItsBound) {
     constexpr std::size_t bound = 10;
     auto [tx, rx] = make<std::uint64_t>(bound);
     std::atomic<std::uint64_t> sent{0};
-    const std::uint64_t per_producer = iterations(100'000);
+    constexpr std::uint64_t per_producer = iterations(100'000);
     std::vector<std::thread> threads;
     for (int p = 0; p < 3; ++p) {
-        threads.emplace_back([t = tx, &sent, per_producer]() mutable {
+        threads.emplace_back([t = tx, &sent]() mutable {
             for (std::uint64_t s = 0; s < per_producer; ++s) {
                 if (!t.send(s)) std::abort();
                 sent.fetch_add(1);
@@ -266,11 +266,11 @@ TEST(ObjectStress, LongRunRecyclesBlocks) {
     // publishes its progress), so the backlog spans a handful of blocks.
     // Live blocks stay bounded and allocations stop after warm-up; without
     // recycling they would reach total / 32.
-    const std::uint64_t total = iterations(20'000'000);
+    constexpr std::uint64_t total = iterations(20'000'000);
     constexpr std::uint64_t lead = 256;
     auto [tx, rx] = make_unbounded<std::uint64_t>();
     std::atomic<std::uint64_t> consumed{0};
-    std::thread producer([t = std::move(tx), &consumed, total]() mutable {
+    std::thread producer([t = std::move(tx), &consumed]() mutable {
         for (std::uint64_t i = 0; i < total; ++i) {
             if (!t.send(i)) std::abort();
             while (i >= consumed.load(std::memory_order_relaxed) + lead)
