@@ -1,0 +1,104 @@
+// lib/spdlog/sender_pool.hpp - one channel sender per calling thread, without
+// thread_local state.
+//
+// A channel sender may be used by one thread at a time (it caches the
+// consumer's position). spdlog::logger is called from any number of threads,
+// so the logger keeps a small table of sender copies, each behind a busy
+// flag. A log call leases the slot its thread id hashes to (the flag is
+// almost always free and its cache line already in the caller's cache),
+// or the next free one, and hands it back when its record is committed.
+//
+// Why not a thread_local sender per thread: it would outlive the logger (a
+// sender keeps the ring alive), the receiver could never see "every sender
+// gone", and a thread_local in a PIC library is a __tls_get_addr call.
+//
+//   sender_pool pool(std::move(tx), 8);
+//   { auto tx = pool.acquire(thread_id); auto c = tx->try_send(n); ... }
+//   pool.close();   // every copy destroyed: the receiver sees disconnected
+#pragma once
+
+#include <logbuf/channel/details/backoff.hpp>
+#include <logbuf/channel/mpsc.hpp>
+#include <logbuf/details/cache_line.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace logbuf::details {
+
+class sender_pool {
+    struct alignas(false_sharing_range) slot {
+        std::atomic<bool> busy{false};
+        std::optional<channel::mpsc::sender> tx;
+    };
+
+  public:
+    // Owns one copy of `tx` per slot; `slots` is rounded up to a power of two.
+    sender_pool(channel::mpsc::sender tx, std::size_t slots)
+        : size_(std::bit_ceil(std::max<std::size_t>(slots, 1))),
+          slots_(std::make_unique<slot[]>(size_)) {
+        for (std::size_t i = 0; i + 1 < size_; ++i)
+            slots_[i].tx.emplace(tx);
+        slots_[size_ - 1].tx.emplace(std::move(tx));
+    }
+
+    // A slot held by one thread; released on destruction.
+    class lease {
+      public:
+        explicit lease(slot& s) noexcept : slot_(&s) {}
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        ~lease() {
+            // Release pairs with the acquire exchange in sender_pool::acquire():
+            // the next holder sees what we did to the sender (its cached
+            // head).
+            slot_->busy.store(false, std::memory_order_release);
+        }
+        channel::mpsc::sender& operator*() const noexcept { return *slot_->tx; }
+        channel::mpsc::sender* operator->() const noexcept { return &*slot_->tx; }
+
+      private:
+        slot* slot_;
+    };
+
+    // The first free slot from the one `thread_id` hashes to. Waits (spin,
+    // then yield) only when every slot is busy: more threads than slots are
+    // logging at this very moment.
+    [[nodiscard]] lease acquire(std::uint64_t thread_id) noexcept {
+        // Fibonacci hashing: consecutive thread ids land far apart.
+        const auto first = static_cast<std::size_t>((thread_id * 0x9E3779B97F4A7C15ull) >> 40);
+        channel::details::backoff wait;
+        for (;;) {
+            for (std::size_t k = 0; k < size_; ++k) {
+                slot& s = slots_[(first + k) & (size_ - 1)];
+                // Relaxed peek first: a busy slot's line stays shared instead of
+                // bouncing between threads on failed exchanges. The acquire
+                // exchange pairs with the release in ~lease().
+                if (!s.busy.load(std::memory_order_relaxed) &&
+                    !s.busy.exchange(true, std::memory_order_acquire))
+                    return lease(s);
+            }
+            wait.snooze();
+        }
+    }
+
+    // Destroys every sender copy. No lease may be out, none taken after.
+    void close() noexcept {
+        for (std::size_t i = 0; i < size_; ++i)
+            slots_[i].tx.reset();
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+  private:
+    std::size_t size_;
+    std::unique_ptr<slot[]> slots_;
+};
+
+}  // namespace logbuf::details
