@@ -678,8 +678,14 @@ void micro_section(const config& cfg, bench::results& res) {
     bench::pin_this_thread(cfg.cpus.producer);
     const auto src = bench::random_bytes(micro_len, cfg.seed);
     std::vector<std::byte> out(micro_len);
-    auto [stx, srx] = spsc::make(cfg.ring_bytes);
-    auto [mtx, mrx] = mpsc::make(cfg.ring_bytes);
+    // Named references, not structured bindings: lambdas capture them below
+    // (which Clang 14 does not allow for bindings).
+    auto spsc_ends = spsc::make(cfg.ring_bytes);
+    auto mpsc_ends = mpsc::make(cfg.ring_bytes);
+    auto& stx = spsc_ends.first;
+    auto& srx = spsc_ends.second;
+    auto& mtx = mpsc_ends.first;
+    auto& mrx = mpsc_ends.second;
     byte_ring bq(cfg.ring_bytes);
     boost_fill_64(bq, src.data(), cfg.batch);  // touch the pages once
     boost_empty(bq);

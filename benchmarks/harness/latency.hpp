@@ -13,6 +13,7 @@
 //       [&](std::size_t i) { /* the operation */ },
 //       [&] { /* after each batch: e.g. drain it */ });
 //   bench::print_op_costs(std::cout, {{"claim+copy+commit", &cost}});
+//   bench::print_latency_table(std::cout, {{"round trip", &some_histogram}});
 #pragma once
 
 #include <harness/histogram.hpp>
@@ -23,6 +24,7 @@
 #include <cstdio>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -73,36 +75,64 @@ struct op_cost_row {
     const op_cost* cost;
 };
 
-// One line per operation: amortised median [min-max] in ticks and ns, then
-// the per-op percentiles in ticks, then the timer's overhead for reference.
+// "63t 30.1ns": a tick count and what it is in ns.
+inline std::string ticks_and_ns(double ticks_value) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.0ft %.1fns", ticks_value, tsc().to_ns(ticks_value));
+    return buf;
+}
+
+// Per-op percentiles, one line per histogram, in ticks and ns. Every sample
+// includes one timer overhead (printed underneath); rows whose histogram is
+// empty are skipped.
+inline void print_latency_table(std::ostream& os,
+                                const std::vector<std::pair<std::string, const histogram*>>& rows,
+                                std::size_t name_width = 46) {
+    const tsc_info& t = tsc();
+    os << pad("", name_width);
+    for (const char* h : {"p50", "p99", "p99.9", "p99.99", "max"})
+        os << pad(h, 18);
+    os << "samples\n";
+    for (const auto& [name, h] : rows) {
+        if (h->count() == 0) continue;
+        const latency_summary l = h->summary();
+        os << pad(name, name_width);
+        for (double v : {l.p50, l.p99, l.p999, l.p9999, l.max})
+            os << pad(ticks_and_ns(v), 18);
+        os << l.count << '\n';
+    }
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "%-*s%-18s(min %.0ft; the counter moves in steps of %.0f ticks here)\n",
+                  static_cast<int>(name_width), "(empty start/stop: timer overhead)",
+                  ticks_and_ns(t.overhead_median).c_str(), t.overhead_min, t.granularity);
+    os << buf;
+}
+
+// Two tables: amortised cost per operation (median [min-max] over batches,
+// ticks and ns), then the per-op latency percentiles.
 inline void print_op_costs(std::ostream& os, const std::vector<op_cost_row>& rows,
-                           std::size_t name_width = 40) {
+                           std::size_t name_width = 46) {
     const tsc_info& t = tsc();
     char buf[320];
-    std::snprintf(buf, sizeof buf, "%-*s %-24s %8s | %26s\n", static_cast<int>(name_width),
-                  "operation", "amortised ticks [min-max]", "ns",
-                  "per-op ticks (incl. timer): p50  p99  p99.9  p99.99  max");
+    os << "amortised (one timer around each batch):\n";
+    std::snprintf(buf, sizeof buf, "%-*s %-26s %s\n", static_cast<int>(name_width), "",
+                  "ticks/op median [min-max]", "ns/op median [min-max]");
     os << buf;
     for (const auto& r : rows) {
         const stats a = summarize(r.cost->amortised);
-        const latency_summary l = r.cost->per_op.summary();
-        char amort[64];
-        std::snprintf(amort, sizeof amort, "%.1f [%.1f-%.1f]", a.median, a.min, a.max);
-        if (l.count == 0)
-            std::snprintf(buf, sizeof buf, "%-*s %-24s %8.2f | %6s\n", static_cast<int>(name_width),
-                          r.name.c_str(), amort, t.to_ns(a.median), "-");
-        else
-            std::snprintf(buf, sizeof buf, "%-*s %-24s %8.2f | %6.0f %6.0f %7.0f %8.0f %9.0f\n",
-                          static_cast<int>(name_width), r.name.c_str(), amort, t.to_ns(a.median),
-                          l.p50, l.p99, l.p999, l.p9999, l.max);
+        char ticks_cell[64];
+        std::snprintf(ticks_cell, sizeof ticks_cell, "%.2f [%.2f-%.2f]", a.median, a.min, a.max);
+        std::snprintf(buf, sizeof buf, "%-*s %-26s %.2f [%.2f-%.2f]\n",
+                      static_cast<int>(name_width), r.name.c_str(), ticks_cell, t.to_ns(a.median),
+                      t.to_ns(a.min), t.to_ns(a.max));
         os << buf;
     }
-    std::snprintf(buf, sizeof buf,
-                  "%-*s %-24s %8.2f | %6.0f   (empty start/stop pair: min %.0f; counter "
-                  "steps of %.0f ticks)\n",
-                  static_cast<int>(name_width), "(timer overhead, per op)", "-",
-                  t.to_ns(t.overhead_median), t.overhead_median, t.overhead_min, t.granularity);
-    os << buf;
+    os << "per op (one timer around each operation, timer overhead included):\n";
+    std::vector<std::pair<std::string, const histogram*>> hist;
+    for (const auto& r : rows)
+        hist.emplace_back(r.name, &r.cost->per_op);
+    print_latency_table(os, hist, name_width);
 }
 
 }  // namespace bench
