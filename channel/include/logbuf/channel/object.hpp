@@ -37,7 +37,6 @@
 #include <logbuf/error.hpp>
 #include <logbuf/queue/block_list.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -231,8 +230,7 @@ class receiver {
         if (this != &other) {
             disconnect();
             state_ = std::move(other.state_);
-            park_timeout_ = other.park_timeout_;
-            stats_ = other.stats_;
+            waiter_ = other.waiter_;
         }
         return *this;
     }
@@ -254,12 +252,7 @@ class receiver {
     template <class Rep, class Period>
     [[nodiscard]] recv_result<T> recv_for(std::chrono::duration<Rep, Period> timeout) noexcept(
         nothrow_take) {
-        const clock::time_point now = clock::now();
-        // Compared in floating point: a huge timeout in any unit means "for
-        // ever" instead of overflowing the clock.
-        const std::chrono::duration<double> room = clock::time_point::max() - now;
-        if (std::chrono::duration<double>(timeout) >= room) return recv();
-        return recv_until(now + std::chrono::ceil<clock::duration>(timeout));
+        return recv_until(channel::details::deadline_after(timeout));
     }
 
     // As recv(), but gives up at `deadline` with errc::timeout.
@@ -334,12 +327,14 @@ class receiver {
     // The longest one park lasts without a wake-up (default 100 ms). Senders
     // wake the receiver themselves, so this only bounds a lost-cause wait.
     void set_park_timeout(std::chrono::nanoseconds timeout) noexcept {
-        park_timeout_ = std::max(timeout, std::chrono::nanoseconds(1));
+        waiter_.set_park_timeout(timeout);
     }
-    [[nodiscard]] std::chrono::nanoseconds park_timeout() const noexcept { return park_timeout_; }
+    [[nodiscard]] std::chrono::nanoseconds park_timeout() const noexcept {
+        return waiter_.park_timeout();
+    }
 
     // How often and how long this receiver slept in the kernel.
-    [[nodiscard]] parking_stats parking() const noexcept { return stats_; }
+    [[nodiscard]] parking_stats parking() const noexcept { return waiter_.stats(); }
 
     // Memory diagnostic: blocks of 32 slots held now and allocated so far.
     [[nodiscard]] queue::block_usage block_usage() const noexcept {
@@ -360,7 +355,7 @@ class receiver {
         };
         if (auto status = poll()) [[likely]]
             return status;
-        return channel::details::wait_until(state_->wake, poll, deadline, park_timeout_, stats_);
+        return waiter_.wait_until(state_->wake, poll, deadline);
     }
 
     // Precondition: peek() said pop_status::value.
@@ -382,8 +377,7 @@ class receiver {
     }
 
     std::shared_ptr<state> state_;  // null once moved from
-    std::chrono::nanoseconds park_timeout_ = channel::details::default_park_timeout;
-    parking_stats stats_;
+    channel::details::receive_waiter waiter_;
 };
 
 }  // namespace object
