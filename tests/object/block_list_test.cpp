@@ -56,6 +56,39 @@ TEST(BlockList, InterleavedPushPopRecyclesBlocks) {
     EXPECT_LE(list.usage().allocated, 3u);
 }
 
+// Bursts of ten blocks' worth, drained in between: the spares kept from the
+// first burst carry the next ones, so the allocations stop.
+TEST(BlockList, BurstsReuseTheBlocksOfEarlierBursts) {
+    block_list<std::uint64_t> list;
+    std::uint64_t next = 0;
+    for (int burst = 0; burst < 6; ++burst) {
+        for (std::uint64_t i = 0; i < 10 * block; ++i)
+            ASSERT_TRUE(list.push(next + i));
+        for (std::uint64_t i = 0; i < 10 * block; ++i)
+            ASSERT_EQ(*list.try_pop().value, next + i);
+        next += 10 * block;
+        ASSERT_EQ(list.try_pop().status, pop_status::empty);
+    }
+    EXPECT_LE(list.usage().allocated, 12u);
+}
+
+// With a spare limit of 2 the same bursts free what they do not keep.
+TEST(BlockList, SpareLimitFreesTheRest) {
+    block_list<std::uint64_t> list(2);
+    std::uint64_t next = 0;
+    for (int burst = 0; burst < 6; ++burst) {
+        for (std::uint64_t i = 0; i < 10 * block; ++i)
+            ASSERT_TRUE(list.push(next + i));
+        for (std::uint64_t i = 0; i < 10 * block; ++i)
+            ASSERT_EQ(*list.try_pop().value, next + i);
+        next += 10 * block;
+        ASSERT_EQ(list.try_pop().status, pop_status::empty);
+        // The block being read, the one before it (not yet reclaimable), two spares.
+        EXPECT_LE(list.usage().live, 4u);
+    }
+    EXPECT_GT(list.usage().allocated, 30u);
+}
+
 TEST(BlockList, MoveOnlyValues) {
     block_list<std::unique_ptr<int>> list;
     for (int i = 0; i < 40; ++i)
@@ -368,7 +401,8 @@ TEST(BlockList, LongRunWithAConsumerThatKeepsUpRecyclesBlocks) {
         }
     }
     producer.join();
-    const std::size_t bound = lead / block + block_list<int>::default_spare_blocks + 4;
+    // Spares are kept only once needed: the backlog's blocks plus a few.
+    const std::size_t bound = lead / block + 12;
     EXPECT_LE(max_live, bound);
     EXPECT_LE(list.usage().allocated, bound) << "blocks are being freed, not recycled";
     RecordProperty("max_live_blocks", static_cast<int>(max_live));

@@ -28,6 +28,7 @@
 #include <logbuf/details/cache_line.hpp>
 #include <logbuf/queue/details/block.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstddef>
@@ -72,8 +73,11 @@ class block_list {
   public:
     static constexpr std::size_t block_capacity = details::block_capacity;
     // Emptied blocks kept ready past the tail when nobody asks otherwise:
-    // enough to absorb a burst of 512 values without touching the allocator.
-    static constexpr std::size_t default_spare_blocks = 16;
+    // 256 KiB worth (at least 4), so that bursts of a few thousand small
+    // values do not touch the allocator once warm, while a burst of big
+    // values does not pin megabytes for ever.
+    static constexpr std::size_t default_spare_blocks =
+        std::max<std::size_t>(4, (256 * 1024) / sizeof(block_type));
 
     // Allocates the first block (std::bad_alloc if that fails). The consumer
     // keeps up to `spare_blocks` emptied blocks linked past the tail for
