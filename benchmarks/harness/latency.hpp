@@ -75,10 +75,27 @@ struct op_cost_row {
     const op_cost* cost;
 };
 
-// "63t 30.1ns": a tick count and what it is in ns.
+// "30.1ns", "12.3us", "4.1ms": a duration in a unit that keeps it short.
+inline std::string format_ns(double ns) {
+    char buf[32];
+    if (ns < 1e4)
+        std::snprintf(buf, sizeof buf, "%.1fns", ns);
+    else if (ns < 1e7)
+        std::snprintf(buf, sizeof buf, "%.1fus", ns / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.1fms", ns / 1e6);
+    return buf;
+}
+
+// "63t 30.1ns": a tick count and what it is in time ("ticks" when huge).
 inline std::string ticks_and_ns(double ticks_value) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%.0ft %.1fns", ticks_value, tsc().to_ns(ticks_value));
+    char buf[64];
+    if (ticks_value < 1e6)
+        std::snprintf(buf, sizeof buf, "%.0ft %s", ticks_value,
+                      format_ns(tsc().to_ns(ticks_value)).c_str());
+    else
+        std::snprintf(buf, sizeof buf, "%.2gt %s", ticks_value,
+                      format_ns(tsc().to_ns(ticks_value)).c_str());
     return buf;
 }
 
