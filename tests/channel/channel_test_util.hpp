@@ -7,11 +7,20 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <fstream>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace channel_test {
 
@@ -51,6 +60,39 @@ template <class Sender>
     claim.commit();
     tx.notify();
     return ::testing::AssertionSuccess();
+}
+
+// The calling thread's kernel id, so that another thread can see whether it
+// sleeps. 0 where we cannot tell.
+inline long current_tid() {
+#if defined(__linux__)
+    return static_cast<long>(::syscall(SYS_gettid));
+#else
+    return 0;
+#endif
+}
+
+// True if thread `tid` of this process sleeps in the kernel (state 'S'): a
+// receiver in recv() is then parked in its futex wait.
+inline bool is_asleep(long tid) {
+    if (tid == 0) return false;
+    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::stringstream text;
+    text << stat.rdbuf();
+    const std::string s = text.str();
+    const auto paren = s.rfind(')');  // the thread name may contain spaces
+    return paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'S';
+}
+
+// Waits until the receiver sleeps in the kernel, at most `limit`. On a busy
+// machine its sched_yield rounds can take long. False if it never did.
+inline bool wait_until_asleep(long tid, std::chrono::steady_clock::duration limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+        if (is_asleep(tid)) return true;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return false;
 }
 
 }  // namespace channel_test

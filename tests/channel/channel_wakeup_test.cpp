@@ -16,17 +16,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
-#include <string>
 #include <thread>
 #include <vector>
-
-#if defined(__linux__)
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 namespace {
 
@@ -44,39 +36,6 @@ void busy_wait(clock_type::duration d) {
     }
 }
 
-// The calling thread's kernel id, so that another thread can see whether it
-// sleeps. 0 where we cannot tell.
-long current_tid() {
-#if defined(__linux__)
-    return static_cast<long>(::syscall(SYS_gettid));
-#else
-    return 0;
-#endif
-}
-
-// True if thread `tid` of this process sleeps in the kernel (state 'S'): a
-// receiver in recv() is then parked in its futex wait.
-bool is_asleep(long tid) {
-    if (tid == 0) return false;
-    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
-    std::stringstream text;
-    text << stat.rdbuf();
-    const std::string s = text.str();
-    const auto paren = s.rfind(')');  // the thread name may contain spaces
-    return paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'S';
-}
-
-// Waits until the receiver sleeps in the kernel, at most `limit`. On a busy
-// machine its sched_yield rounds can take long. False if it never did.
-bool wait_until_asleep(long tid, clock_type::duration limit) {
-    const auto until = clock_type::now() + limit;
-    while (clock_type::now() < until) {
-        if (is_asleep(tid)) return true;
-        std::this_thread::sleep_for(100us);
-    }
-    return false;
-}
-
 TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
     constexpr auto park_timeout = 400ms;
     const int trials = 300 / (channel_test::sanitizer_divisor > 1 ? 2 : 1);
@@ -92,7 +51,7 @@ TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
     logbuf::channel::parking_stats stats;
 
     std::thread receiver([&, &rx = rx] {
-        receiver_tid.store(current_tid(), std::memory_order_relaxed);
+        receiver_tid.store(channel_test::current_tid(), std::memory_order_relaxed);
         for (int i = 0; i < trials; ++i) {
             ready.store(i, std::memory_order_release);
             auto r = rx.recv();
@@ -118,7 +77,8 @@ TYPED_TEST(ChannelWakeup, NotifyWakesReceiverBeforeDuringAndAfterParking) {
                 busy_wait(std::chrono::microseconds(around_park_us(rng)));
                 break;
             default:  // receiver is asleep in the kernel
-                if (wait_until_asleep(receiver_tid.load(std::memory_order_relaxed), 500ms))
+                if (channel_test::wait_until_asleep(receiver_tid.load(std::memory_order_relaxed),
+                                                    500ms))
                     ++confirmed_asleep;
                 break;
         }

@@ -41,26 +41,29 @@ template <class Poll>
                               std::chrono::nanoseconds park_slice, parking_stats& stats) noexcept
     -> std::invoke_result_t<Poll&> {
     using clock = std::chrono::steady_clock;
+    if (auto result = poll()) return result;
+    // A deadline already passed (recv_for(0)) means one look, no spinning.
+    if (deadline != clock::time_point::max() && clock::now() >= deadline) return {};
     backoff b;
     for (;;) {
-        if (auto result = poll()) return result;
         if (b.spinning()) {
             b.snooze();  // a few microseconds at most: no need to read the clock
-            continue;
+        } else {
+            const clock::time_point now = clock::now();
+            if (now >= deadline) return {};
+            if (!b.is_completed()) {
+                b.snooze();
+            } else {
+                const auto slice = std::min<clock::duration>(deadline - now, park_slice);
+                if (auto result = p.park_unless(poll, slice)) return result;
+                ++stats.parks;
+                stats.slept += clock::now() - now;
+                // Woken: most likely a record arrived. If not (timeout,
+                // spurious), spinning a few microseconds again is cheap.
+                b.reset();
+            }
         }
-        const clock::time_point now = clock::now();
-        if (now >= deadline) return {};
-        if (!b.is_completed()) {
-            b.snooze();
-            continue;
-        }
-        const auto slice = std::min<clock::duration>(deadline - now, park_slice);
-        if (auto result = p.park_unless(poll, slice)) return result;
-        ++stats.parks;
-        stats.slept += clock::now() - now;
-        // Woken: most likely a record arrived. If not (timeout, spurious),
-        // spinning a few microseconds again before the next park is cheap.
-        b.reset();
+        if (auto result = poll()) return result;
     }
 }
 
