@@ -1,0 +1,465 @@
+// object_bench - logbuf's object channel against boost::lockfree::queue and
+// moodycamel::ConcurrentQueue, in one run, side by side.
+//
+//   object_bench [--reps=7] [--seconds=0.25] [--batch=10000] [--batches=10] [--quick]
+//
+// Two message types: a 16-byte trivially copyable struct, and a
+// std::unique_ptr to one (allocated by the producer, freed by the consumer).
+//
+// Throughput: 1 or 2 producer threads send (producer, sequence) messages for
+// `seconds`; one consumer receives them, checking every producer's order and
+// the total. Time runs from the common start to the last message received.
+// With 1 producer, producer and consumer are pinned to two CPUs; with 2
+// producers the three threads float (a 2-CPU machine cannot pin them apart).
+// Contenders, each used the way its documentation recommends for speed:
+//   logbuf unbounded    make_unbounded<T>(); try_send / try_recv
+//   logbuf bounded      make<T>(16384);      try_send (retry on full) / try_recv
+//   boost::lockfree     queue<T>(16384 nodes) push / pop; for unique_ptr it
+//                       carries the raw pointer (it only takes trivial types)
+//   moodycamel          ConcurrentQueue<T>(16384), a ProducerToken per
+//                       producer, a ConsumerToken; enqueue / try_dequeue
+// A producer retries a refused push, and the consumer an empty pop, with a
+// short spin and then sched_yield: on a machine with more runnable threads
+// than CPUs a pure spin would burn whole timeslices while the other side is
+// descheduled, and measure the scheduler instead of the queue. Every
+// contender pops one message at a time.
+//
+// Per-message cost (one thread, nothing contended): a batch of sends into an
+// empty queue, then a batch of receives out of a full one, amortised over the
+// batch and timed one by one. Values are made before and destroyed after the
+// timed loop, so only the queue is timed.
+//
+// Contenders alternate within every repetition; the report gives medians,
+// min-max spreads and ratios paired per repetition. It reports, never fails.
+
+#include <logbuf/channel/object.hpp>
+
+#include <harness/harness.hpp>
+
+#include <concurrentqueue/concurrentqueue.h>
+#include <boost/lockfree/queue.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace object = logbuf::channel::object;
+using clock_type = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------
+// Messages
+
+struct msg16 {
+    std::uint64_t producer;
+    std::uint64_t sequence;
+};
+static_assert(sizeof(msg16) == 16 && std::is_trivially_copyable_v<msg16>);
+using boxed = std::unique_ptr<msg16>;
+
+template <class T>
+struct message;
+template <>
+struct message<msg16> {
+    static constexpr const char* name = "16-byte struct";
+    static msg16 make(std::uint64_t p, std::uint64_t s) noexcept { return {p, s}; }
+    static const msg16& view(const msg16& m) noexcept { return m; }
+};
+template <>
+struct message<boxed> {
+    static constexpr const char* name = "unique_ptr<16-byte struct>";
+    static boxed make(std::uint64_t p, std::uint64_t s) {
+        return std::make_unique<msg16>(msg16{p, s});
+    }
+    static const msg16& view(const boxed& b) noexcept { return *b; }
+};
+
+// ---------------------------------------------------------------------------
+// Contenders. Each: a per-thread producer handle, push(handle, T&&) that
+// takes the value only when it returns true, and pop(f) that calls f(T&)
+// with one message and returns true, or returns false when there is none.
+
+constexpr std::size_t queue_capacity = 16384;
+
+template <class T>
+class logbuf_unbounded {
+  public:
+    static constexpr const char* name = "logbuf object (unbounded)";
+    using producer = object::sender<T>;
+    logbuf_unbounded() : channel_(object::make_unbounded<T>()) {}
+    producer make_producer() { return channel_.first; }  // a copy per thread
+    static bool push(producer& tx, T&& v) noexcept {
+        return static_cast<bool>(tx.try_send(std::move(v)));
+    }
+    template <class F>
+    bool pop(F&& f) {
+        auto r = channel_.second.try_recv();
+        if (!r) return false;
+        f(*r);
+        return true;
+    }
+    [[nodiscard]] std::size_t blocks_allocated() const noexcept {
+        return channel_.second.block_usage().allocated;
+    }
+
+  protected:
+    explicit logbuf_unbounded(std::size_t bound) : channel_(object::make<T>(bound)) {}
+
+  private:
+    std::pair<object::sender<T>, object::receiver<T>> channel_;
+};
+
+template <class T>
+class logbuf_bounded : public logbuf_unbounded<T> {
+  public:
+    static constexpr const char* name = "logbuf object (bounded 16384)";
+    logbuf_bounded() : logbuf_unbounded<T>(queue_capacity) {}
+};
+
+// boost::lockfree::queue only holds trivially copyable, trivially
+// destructible types: a unique_ptr travels as its raw pointer.
+template <class T>
+class boost_queue {
+    using stored = std::conditional_t<std::is_same_v<T, boxed>, msg16*, T>;
+
+  public:
+    static constexpr const char* name = "boost::lockfree::queue";
+    struct producer {};
+    boost_queue() : q_(queue_capacity) {}
+    producer make_producer() { return {}; }
+    bool push(producer&, T&& v) {
+        if constexpr (std::is_same_v<T, boxed>) {
+            if (!q_.push(v.get())) return false;
+            (void)v.release();
+            return true;
+        } else {
+            return q_.push(v);
+        }
+    }
+    template <class F>
+    bool pop(F&& f) {
+        stored s;
+        if (!q_.pop(s)) return false;
+        if constexpr (std::is_same_v<T, boxed>) {
+            boxed owned(s);
+            f(owned);
+        } else {
+            f(s);
+        }
+        return true;
+    }
+    [[nodiscard]] std::size_t blocks_allocated() const noexcept { return 0; }
+
+  private:
+    boost::lockfree::queue<stored> q_;
+};
+
+template <class T>
+class moodycamel_queue {
+  public:
+    static constexpr const char* name = "moodycamel::ConcurrentQueue";
+    using producer = moodycamel::ProducerToken;
+    moodycamel_queue() : q_(queue_capacity), consumer_(q_) {}
+    producer make_producer() { return producer(q_); }
+    bool push(producer& token, T&& v) { return q_.enqueue(token, std::move(v)); }
+    template <class F>
+    bool pop(F&& f) {
+        if (!q_.try_dequeue(consumer_, item_)) return false;
+        f(item_);
+        return true;
+    }
+    [[nodiscard]] std::size_t blocks_allocated() const noexcept { return 0; }
+
+  private:
+    moodycamel::ConcurrentQueue<T> q_;
+    moodycamel::ConsumerToken consumer_;
+    T item_{};
+};
+
+// ---------------------------------------------------------------------------
+// Throughput
+
+struct config {
+    int reps = 7;
+    double seconds = 0.25;
+    std::size_t batch = 10000;
+    int batches = 10;
+    bench::cpu_pair cpus;
+};
+
+struct run_result {
+    double seconds = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t errors = 0;
+    std::size_t blocks = 0;
+};
+
+// How a thread waits for the other side: 64 pauses, then a yield per call.
+class idle_wait {
+  public:
+    void operator()() noexcept {
+        if (++idle_ < 64) {
+            bench::cpu_relax();
+        } else {
+            std::this_thread::yield();
+        }
+    }
+    void progress() noexcept { idle_ = 0; }
+
+  private:
+    unsigned idle_ = 0;
+};
+
+// Runs `producers` producer threads and one consumer, all released at once.
+// With one producer the two threads are pinned to `cpus`.
+template <class Producer, class Consumer>
+void launch(const config& cfg, int producers, Producer&& produce, Consumer&& consume) {
+    std::atomic<int> ready{0};
+    const int threads = producers + 1;
+    auto start_line = [&ready, threads] {
+        // Release/acquire: only a start line; the data was set up before.
+        ready.fetch_add(1, std::memory_order_release);
+        while (ready.load(std::memory_order_acquire) < threads)
+            bench::cpu_relax();
+    };
+    const bool pin = producers == 1;
+    std::vector<std::thread> pool;
+    pool.emplace_back([&] {
+        if (pin) (void)bench::pin_this_thread(cfg.cpus.consumer);
+        start_line();
+        consume();
+    });
+    for (int p = 0; p < producers; ++p) {
+        pool.emplace_back([&, p] {
+            if (pin) (void)bench::pin_this_thread(cfg.cpus.producer);
+            start_line();
+            produce(p);
+        });
+    }
+    for (auto& t : pool)
+        t.join();
+}
+
+template <template <class> class Q, class T>
+run_result run_throughput(const config& cfg, int producers) {
+    Q<T> q;
+    std::vector<typename Q<T>::producer> handles;
+    for (int p = 0; p < producers; ++p)
+        handles.push_back(q.make_producer());
+    std::vector<std::uint64_t> sent(static_cast<std::size_t>(producers), 0);
+    std::atomic<int> finished{0};
+    const auto length = std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double>(cfg.seconds));
+    clock_type::time_point t0, t1;
+    std::atomic<bool> started{false};
+    run_result result;
+
+    launch(
+        cfg, producers,
+        [&](int p) {
+            // The consumer takes the start time; wait until it has.
+            while (!started.load(std::memory_order_acquire))
+                bench::cpu_relax();
+            const clock_type::time_point deadline = t0 + length;
+            auto& handle = handles[static_cast<std::size_t>(p)];
+            std::uint64_t i = 0;
+            idle_wait wait;
+            do {
+                for (const std::uint64_t end = i + 256; i < end; ++i) {
+                    T v = message<T>::make(static_cast<std::uint64_t>(p), i);
+                    while (!q.push(handle, std::move(v)))
+                        wait();
+                    wait.progress();
+                }
+            } while (clock_type::now() < deadline);
+            sent[static_cast<std::size_t>(p)] = i;
+            // Release pairs with the consumer's acquire: `sent` is readable.
+            finished.fetch_add(1, std::memory_order_release);
+        },
+        [&] {
+            t0 = clock_type::now();
+            // Release pairs with the producers' acquire: t0 is readable.
+            started.store(true, std::memory_order_release);
+            std::vector<std::uint64_t> next(static_cast<std::size_t>(producers), 0);
+            std::uint64_t received = 0, bad = 0;
+            const auto check = [&](const T& v) {
+                const msg16& m = message<T>::view(v);
+                bad += m.sequence != next[m.producer];
+                next[m.producer] = m.sequence + 1;
+                ++received;
+            };
+            idle_wait wait;
+            for (;;) {
+                if (q.pop(check)) {
+                    wait.progress();
+                    continue;
+                }
+                if (finished.load(std::memory_order_acquire) == producers) {
+                    std::uint64_t total = 0;
+                    for (std::uint64_t s : sent)
+                        total += s;
+                    if (received == total) break;
+                }
+                wait();
+            }
+            t1 = clock_type::now();
+            result.messages = received;
+            result.errors = bad;
+        });
+    result.seconds = std::chrono::duration<double>(t1 - t0).count();
+    result.blocks = q.blocks_allocated();
+    return result;
+}
+
+// ---------------------------------------------------------------------------
+// Per-message cost, one thread
+
+template <template <class> class Q, class T>
+void measure_costs(const config& cfg, bench::op_cost& send_cost, bench::op_cost& recv_cost) {
+    Q<T> q;
+    auto handle = q.make_producer();
+    std::vector<T> values;
+    std::vector<T> sink;
+    values.reserve(cfg.batch);
+    sink.reserve(cfg.batch);
+    const auto make_values = [&] {
+        values.clear();
+        for (std::size_t i = 0; i < cfg.batch; ++i)
+            values.push_back(message<T>::make(0, i));
+    };
+    const auto send = [&](std::size_t i) {
+        if (!q.push(handle, std::move(values[i]))) std::abort();
+    };
+    const auto recv = [&](std::size_t) {
+        if (!q.pop([&](T& v) { sink.push_back(std::move(v)); })) std::abort();
+    };
+    const auto drain = [&] {
+        while (q.pop([&](T& v) { sink.push_back(std::move(v)); })) {
+        }
+        sink.clear();
+    };
+    const auto fill = [&] {
+        make_values();
+        for (std::size_t i = 0; i < cfg.batch; ++i)
+            send(i);
+    };
+    // Warm-up: the first lap allocates nodes / blocks in every contender.
+    fill();
+    drain();
+    bench::measure_op_cost(send_cost, cfg.batches, cfg.batch, make_values, send, drain);
+    bench::measure_op_cost(recv_cost, cfg.batches, cfg.batch, fill, recv, [&] { sink.clear(); });
+}
+
+// ---------------------------------------------------------------------------
+// The report
+
+template <class T>
+void report_type(const config& cfg, std::ostream& os) {
+    os << "\n=== " << message<T>::name << " ===\n";
+    const std::vector<std::string> names = {logbuf_unbounded<T>::name, logbuf_bounded<T>::name,
+                                            boost_queue<T>::name, moodycamel_queue<T>::name};
+    for (int producers : {1, 2}) {
+        bench::results r;
+        std::uint64_t errors = 0;
+        std::size_t blocks = 0;
+        bench::run_alternating(cfg.reps, names.size(), [&](std::size_t who, int) {
+            run_result x;
+            switch (who) {
+                case 0:
+                    x = run_throughput<logbuf_unbounded, T>(cfg, producers);
+                    blocks = std::max(blocks, x.blocks);
+                    break;
+                case 1:
+                    x = run_throughput<logbuf_bounded, T>(cfg, producers);
+                    break;
+                case 2:
+                    x = run_throughput<boost_queue, T>(cfg, producers);
+                    break;
+                default:
+                    x = run_throughput<moodycamel_queue, T>(cfg, producers);
+                    break;
+            }
+            errors += x.errors;
+            r.add(names[who], "Mmsg/s", static_cast<double>(x.messages) / x.seconds / 1e6);
+            r.add(names[who], "ns/msg", x.seconds * 1e9 / static_cast<double>(x.messages));
+        });
+        os << "\nthroughput, " << producers << " producer" << (producers > 1 ? "s" : "")
+           << (producers == 1 ? " (pinned)" : " (unpinned)") << ", " << cfg.reps
+           << " repetitions:\n";
+        bench::print_table(os, r, names, {{"Mmsg/s", "Mmsg/s", 2}, {"ns/msg", "ns/msg", 1}});
+        os << "ratios (paired per repetition), median [min-max]:\n";
+        for (std::size_t peer = 2; peer < names.size(); ++peer) {
+            for (std::size_t mine = 0; mine < 2; ++mine) {
+                const bench::stats x = r.ratio(names[mine], names[peer], "Mmsg/s");
+                char buf[200];
+                std::snprintf(buf, sizeof buf, "  %-32s / %-28s %.2f [%.2f-%.2f]\n",
+                              names[mine].c_str(), names[peer].c_str(), x.median, x.min, x.max);
+                os << buf;
+            }
+        }
+        if (producers == 1)
+            (void)bench::print_target(os, "logbuf unbounded >= boost::lockfree::queue, 1 producer",
+                                      r.ratio(names[0], names[2], "Mmsg/s"), 1.0, bench::at_least);
+        os << "  order/count errors: " << errors << "; logbuf unbounded blocks allocated (max "
+           << "over runs): " << blocks << "\n";
+    }
+
+    bench::op_cost costs[4][2];
+    for (int rep = 0; rep < 2; ++rep) {  // two passes, alternating, into the same samples
+        measure_costs<logbuf_unbounded, T>(cfg, costs[0][0], costs[0][1]);
+        measure_costs<logbuf_bounded, T>(cfg, costs[1][0], costs[1][1]);
+        measure_costs<boost_queue, T>(cfg, costs[2][0], costs[2][1]);
+        measure_costs<moodycamel_queue, T>(cfg, costs[3][0], costs[3][1]);
+    }
+    os << "\nper-message cost, one thread, batches of " << cfg.batch << ":\n";
+    std::vector<bench::op_cost_row> rows;
+    for (std::size_t k = 0; k < names.size(); ++k) {
+        rows.push_back({names[k] + " send", &costs[k][0]});
+        rows.push_back({names[k] + " recv", &costs[k][1]});
+    }
+    bench::print_op_costs(os, rows, 50);
+}
+
+int run(int argc, char** argv) {
+    bench::options opt(argc, argv);
+    config cfg;
+    const bool quick = opt.has("quick");
+    cfg.reps = static_cast<int>(opt.get_int("reps", quick ? 3 : 7));
+    cfg.seconds = opt.get_double("seconds", quick ? 0.1 : 0.25);
+    cfg.batch = static_cast<std::size_t>(opt.get_int("batch", 10000));
+    cfg.batches = static_cast<int>(opt.get_int("batches", quick ? 4 : 10));
+    opt.reject_unknown();
+    cfg.cpus = bench::default_cpu_pair();
+
+    bench::print_machine(std::cout);
+    std::cout << "object_bench: reps=" << cfg.reps << " seconds=" << cfg.seconds
+              << " batch=" << cfg.batch << " batches=" << cfg.batches
+              << " cpus=" << cfg.cpus.producer << "," << cfg.cpus.consumer << "\n";
+    report_type<msg16>(cfg, std::cout);
+    report_type<boxed>(cfg, std::cout);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "object_bench: %s\n", e.what());
+        return 2;
+    }
+}
