@@ -18,6 +18,7 @@ namespace {
 using logbuf::queue::block_list;
 using logbuf::queue::pop_status;
 using object_test::counted;
+using object_test::gated;
 using object_test::iterations;
 using object_test::tagged;
 
@@ -56,10 +57,10 @@ TEST(BlockList, InterleavedPushPopRecyclesBlocks) {
     EXPECT_LE(list.usage().allocated, 3u);
 }
 
-// Bursts of ten blocks' worth, drained in between: the spares kept from the
-// first burst carry the next ones, so the allocations stop.
-TEST(BlockList, BurstsReuseTheBlocksOfEarlierBursts) {
-    block_list<std::uint64_t> list;
+// Six bursts of ten blocks' worth through `list`, drained in between;
+// after_burst() runs after each.
+template <class AfterBurst>
+void run_bursts(block_list<std::uint64_t>& list, AfterBurst&& after_burst) {
     std::uint64_t next = 0;
     for (int burst = 0; burst < 6; ++burst) {
         for (std::uint64_t i = 0; i < 10 * block; ++i)
@@ -68,24 +69,23 @@ TEST(BlockList, BurstsReuseTheBlocksOfEarlierBursts) {
             ASSERT_EQ(*list.try_pop().value, next + i);
         next += 10 * block;
         ASSERT_EQ(list.try_pop().status, pop_status::empty);
+        after_burst();
     }
+}
+
+// The spares kept from the first burst carry the next ones: the allocations
+// stop.
+TEST(BlockList, BurstsReuseTheBlocksOfEarlierBursts) {
+    block_list<std::uint64_t> list;
+    run_bursts(list, [] {});
     EXPECT_LE(list.usage().allocated, 12u);
 }
 
 // With a spare limit of 2 the same bursts free what they do not keep.
 TEST(BlockList, SpareLimitFreesTheRest) {
     block_list<std::uint64_t> list(2);
-    std::uint64_t next = 0;
-    for (int burst = 0; burst < 6; ++burst) {
-        for (std::uint64_t i = 0; i < 10 * block; ++i)
-            ASSERT_TRUE(list.push(next + i));
-        for (std::uint64_t i = 0; i < 10 * block; ++i)
-            ASSERT_EQ(*list.try_pop().value, next + i);
-        next += 10 * block;
-        ASSERT_EQ(list.try_pop().status, pop_status::empty);
-        // The block being read, the one before it (not yet reclaimable), two spares.
-        EXPECT_LE(list.usage().live, 4u);
-    }
+    // The block being read, the one before it (not yet reclaimable), two spares.
+    run_bursts(list, [&list] { EXPECT_LE(list.usage().live, 4u); });
     EXPECT_GT(list.usage().allocated, 30u);
 }
 
@@ -153,24 +153,6 @@ TEST(BlockList, PopsAfterClosedDoNotMove) {
         (void)list.push(i);
     EXPECT_EQ(list.try_pop().status, pop_status::closed);
 }
-
-// A value whose move into the list waits until the test opens a gate: the
-// slot is claimed but not written for as long as the test likes.
-struct gated {
-    int payload = 0;
-    std::atomic<bool>* entered = nullptr;
-    std::atomic<bool>* open = nullptr;
-
-    gated(int p, std::atomic<bool>* e, std::atomic<bool>* o) noexcept
-        : payload(p), entered(e), open(o) {}
-    gated(gated&& other) noexcept : payload(other.payload) {
-        if (other.entered != nullptr) {
-            other.entered->store(true);
-            while (!other.open->load())
-                std::this_thread::yield();
-        }
-    }
-};
 
 TEST(BlockList, BusyWhileAClaimedSlotIsBeingWritten) {
     block_list<gated> list;

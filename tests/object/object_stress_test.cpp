@@ -22,6 +22,7 @@ using logbuf::channel::object::make_unbounded;
 using logbuf::channel::object::receiver;
 using logbuf::channel::object::sender;
 using object_test::counted;
+using object_test::gated;
 using object_test::iterations;
 using object_test::tagged;
 using namespace std::chrono_literals;
@@ -217,24 +218,6 @@ TEST(ObjectStress, ReceiverDestroyedWhileSendersSend) {
         ASSERT_EQ(counted::destroyed_with_payload.load(), 900);
     }
 }
-
-// A value whose move into the channel waits for a gate: its slot is claimed
-// but unwritten while the test looks.
-struct gated {
-    int payload = 0;
-    std::atomic<bool>* entered = nullptr;
-    std::atomic<bool>* open = nullptr;
-
-    gated(int p, std::atomic<bool>* e, std::atomic<bool>* o) noexcept
-        : payload(p), entered(e), open(o) {}
-    gated(gated&& other) noexcept : payload(other.payload) {
-        if (other.entered != nullptr) {
-            other.entered->store(true);
-            while (!other.open->load())
-                std::this_thread::yield();
-        }
-    }
-};
 
 TEST(ObjectStress, SlotBeingWrittenIsWaitedForNotCalledEmpty) {
     for (bool use_try_recv : {true, false}) {

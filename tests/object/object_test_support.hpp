@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <stdexcept>
+#include <thread>
 
 namespace object_test {
 
@@ -76,6 +77,25 @@ struct throws_on_move {
     throws_on_move& operator=(const throws_on_move&) = delete;
     throws_on_move& operator=(throws_on_move&&) = delete;
     ~throws_on_move() { live.fetch_sub(1); }
+};
+
+// A value whose move constructor waits until the test opens a gate (when
+// built with one): the slot it is moved into is claimed but not written for
+// as long as the test likes. Moves out of the list do not wait.
+struct gated {
+    int payload = 0;
+    std::atomic<bool>* entered = nullptr;
+    std::atomic<bool>* open = nullptr;
+
+    gated(int p, std::atomic<bool>* e, std::atomic<bool>* o) noexcept
+        : payload(p), entered(e), open(o) {}
+    gated(gated&& other) noexcept : payload(other.payload) {
+        if (other.entered != nullptr) {
+            other.entered->store(true);
+            while (!other.open->load())
+                std::this_thread::yield();
+        }
+    }
 };
 
 // A (producer, sequence) pair: enough to check order and counts per producer.
