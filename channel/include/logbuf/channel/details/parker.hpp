@@ -125,7 +125,14 @@ class parker {
     // The receiver's half of the StoreLoad pair. False if it could not be
     // established (see park_unless).
     bool store_load_barrier() noexcept {
-        if (mode_ == fence_mode::membarrier) return membarrier_all_threads();
+        if (mode_ == fence_mode::membarrier) {
+            // The compiler barriers keep the store of `parked` before, and
+            // poll()'s loads after, the syscall; the syscall orders the CPUs.
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+            const bool done = membarrier_all_threads();
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+            return done;
+        }
         // Pairs with the seq_cst fence in notify().
         std::atomic_thread_fence(std::memory_order_seq_cst);
         return true;
