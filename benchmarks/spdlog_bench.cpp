@@ -2,7 +2,7 @@
 // run, side by side.
 //
 //   spdlog_bench [--reps=5] [--messages=200000] [--threads=1,2] [--capacity=4194304]
-//                [--dir=/tmp] [--pin]
+//                [--dir=/tmp] [--pin] [--sink=file|null]
 //
 // Each contender logs `--messages` order fills per thread,
 //
@@ -31,6 +31,7 @@
 #include <harness/harness.hpp>
 
 #include <spdlog/async.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -43,7 +44,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,20 +60,19 @@ struct config {
     std::size_t capacity = std::size_t{4} << 20;
     std::filesystem::path dir = std::filesystem::temp_directory_path();
     bool pin = false;  // hot threads on the first CPUs, the backend on the last
+    // --sink=null: a null sink instead of the file. "spdlog sync" is then
+    // spdlog's own caller-side work alone (format, time stamp), the floor
+    // under every contender, and the throughputs are the transports' own.
+    bool null_sink = false;
 };
 
 const char* const contenders[] = {"logbuf", "spdlog async", "spdlog sync"};
 enum contender_id : std::size_t { logbuf_id, async_id, sync_id };
 
+// Lines in the file: what actually reached it.
 std::uint64_t count_lines(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
-    std::vector<char> buf(1 << 20);
-    std::uint64_t n = 0;
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        n += static_cast<std::uint64_t>(std::count(buf.data(), buf.data() + in.gcount(), '\n'));
-    }
-    return n;
+    return static_cast<std::uint64_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
 }
 
 struct run_result {
@@ -125,8 +127,29 @@ void drive(const config& cfg, int threads, const std::shared_ptr<spdlog::logger>
         out.latency.merge(h);
 }
 
-std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file_sink(const std::filesystem::path& p) {
-    return std::make_shared<spdlog::sinks::basic_file_sink_mt>(p.string(), /*truncate=*/true);
+// Counts the lines it is given, so that the null-sink runs are checked too.
+// (Not derived from null_sink_mt: that one has a null mutex.)
+class counting_null_sink final : public spdlog::sinks::base_sink<std::mutex> {
+  public:
+    std::uint64_t lines = 0;  // read after the logger is gone
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg&) override { ++lines; }
+    void flush_() override {}
+};
+
+struct sink_under_test {
+    spdlog::sink_ptr sink;
+    std::shared_ptr<counting_null_sink> null;  // set for --sink=null
+};
+
+sink_under_test make_sink(const config& cfg, const std::filesystem::path& p) {
+    if (cfg.null_sink) {
+        auto n = std::make_shared<counting_null_sink>();
+        return {n, n};
+    }
+    return {std::make_shared<spdlog::sinks::basic_file_sink_mt>(p.string(), /*truncate=*/true),
+            nullptr};
 }
 
 // The backend / worker thread goes on the last CPU when pinning.
@@ -138,13 +161,14 @@ run_result run_one(const config& cfg, std::size_t who, int threads) {
     const auto path = cfg.dir / ("logbuf_spdlog_bench." + std::to_string(::getpid()) + "." +
                                  std::to_string(who) + ".log");
     run_result r;
+    const sink_under_test out = make_sink(cfg, path);
     switch (who) {
         case logbuf_id: {
             logbuf::async_options o;
             o.capacity = cfg.capacity;
             o.use_registry = false;
             o.on_thread_start = [&cfg] { pin_backend(cfg); };
-            auto log = logbuf::make_async_logger("orders", file_sink(path), o);
+            auto log = logbuf::make_async_logger("orders", out.sink, o);
             auto* async = dynamic_cast<logbuf::async_logger*>(log.get());
             drive(
                 cfg, threads, log,
@@ -160,7 +184,7 @@ run_result run_one(const config& cfg, std::size_t who, int threads) {
             auto tp = std::make_shared<spdlog::details::thread_pool>(
                 spdlog::details::default_async_q_size, 1U, [&cfg] { pin_backend(cfg); });
             std::shared_ptr<spdlog::logger> log = std::make_shared<spdlog::async_logger>(
-                "orders", file_sink(path), tp, spdlog::async_overflow_policy::block);
+                "orders", out.sink, tp, spdlog::async_overflow_policy::block);
             drive(
                 cfg, threads, log,
                 [&] {
@@ -174,13 +198,13 @@ run_result run_one(const config& cfg, std::size_t who, int threads) {
             break;
         }
         default: {
-            auto log = std::make_shared<spdlog::logger>("orders", file_sink(path));
+            auto log = std::make_shared<spdlog::logger>("orders", out.sink);
             drive(
                 cfg, threads, log, [&] { log->flush(); }, r);
             break;
         }
     }
-    r.lines = count_lines(path);
+    r.lines = out.null ? out.null->lines : count_lines(path);
     std::filesystem::remove(path);
     return r;
 }
@@ -208,6 +232,7 @@ int run(int argc, char** argv) {
         static_cast<std::size_t>(opt.get_int("capacity", static_cast<long long>(cfg.capacity)));
     cfg.dir = opt.get("dir", cfg.dir.string());
     cfg.pin = opt.has("pin");
+    cfg.null_sink = opt.get("sink", "file") == "null";
     opt.reject_unknown();
 
     bench::print_machine(std::cout);
@@ -216,9 +241,13 @@ int run(int argc, char** argv) {
         "timer: rdtsc, %.3f ticks/ns, an empty start/stop costs %.0f ns (median; min %.0f): "
         "included in every latency below\n",
         tsc.ticks_per_ns, tsc.to_ns(tsc.overhead_median), tsc.to_ns(tsc.overhead_min));
-    std::printf("%d repetitions x %llu messages per thread per run; logbuf ring %zu bytes; %s\n\n",
-                cfg.reps, static_cast<unsigned long long>(cfg.messages), cfg.capacity,
-                cfg.pin ? "pinned" : "not pinned");
+    std::printf(
+        "%d repetitions x %llu messages per thread per run; logbuf ring %zu bytes; %s; "
+        "%s\n\n",
+        cfg.reps, static_cast<unsigned long long>(cfg.messages), cfg.capacity,
+        cfg.pin ? "pinned" : "not pinned",
+        cfg.null_sink ? "null sink (spdlog sync = spdlog's caller-side floor)"
+                      : "basic_file_sink_mt");
 
     bool lost = false;
     bool all_targets = true;
