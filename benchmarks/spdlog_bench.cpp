@@ -115,6 +115,7 @@ void drive(const config& cfg, int threads, const std::shared_ptr<spdlog::logger>
             }
         });
     }
+    // Acquire/release on ready and go: a start line only (see above).
     while (ready.load(std::memory_order_acquire) < threads)
         std::this_thread::yield();
     const auto start = std::chrono::steady_clock::now();

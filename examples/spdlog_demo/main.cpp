@@ -127,6 +127,8 @@ void drive(const std::string& name, const std::shared_ptr<spdlog::logger>& log, 
             // A deterministic stream of fills: ids, quantities, prices.
             std::uint64_t id = 1'000'000 * (t + 1);
             std::uint64_t x = 0x9E3779B97F4A7C15ull * (t + 1);
+            // Acquire pairs with the release store of `go` below: a start
+            // line (everything was set up before the threads were made).
             while (!go.load(std::memory_order_acquire))
                 std::this_thread::yield();
             for (std::uint64_t i = 0; i < cfg.messages; ++i) {
@@ -138,6 +140,7 @@ void drive(const std::string& name, const std::shared_ptr<spdlog::logger>& log, 
                 const auto t1 = clock_type::now();
                 mine[i] = static_cast<std::uint32_t>(
                     std::min<std::int64_t>((t1 - t0).count(), UINT32_MAX));
+                // Relaxed: progress for the display only.
                 if ((i & 1023) == 1023) logged.fetch_add(1024, std::memory_order_relaxed);
             }
         });
@@ -145,10 +148,11 @@ void drive(const std::string& name, const std::shared_ptr<spdlog::logger>& log, 
     const std::uint64_t total = cfg.messages * threads;
     const bool tty = ::isatty(STDOUT_FILENO) != 0;
     const auto start = clock_type::now();
-    go.store(true, std::memory_order_release);
+    go.store(true, std::memory_order_release);  // pairs with the threads' acquire
     auto next_report = start;
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        // Relaxed: a display; join() below is what orders the threads' work.
         const std::uint64_t n = std::min(logged.load(std::memory_order_relaxed), total);
         const auto now = clock_type::now();
         const bool done = n + 1024 * threads > total;

@@ -93,6 +93,8 @@ class gate_sink final : public spdlog::sinks::base_sink<std::mutex> {
         opened_.notify_all();
     }
     // True once the backend is inside the first message, stuck at the gate.
+    // Acquire pairs with the release store in sink_it_(): a caller that sees
+    // true knows the backend is inside the sink.
     bool holding() const { return holding_.load(std::memory_order_acquire); }
     std::size_t size() {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -107,7 +109,7 @@ class gate_sink final : public spdlog::sinks::base_sink<std::mutex> {
     void sink_it_(const spdlog::details::log_msg& msg) override {
         {
             std::unique_lock<std::mutex> lock(gate_mutex_);
-            holding_.store(true, std::memory_order_release);
+            holding_.store(true, std::memory_order_release);  // pairs with holding()
             opened_.wait(lock, [this] { return open_; });
         }
         payloads_.emplace_back(msg.payload.data(), msg.payload.size());
@@ -135,9 +137,11 @@ class throwing_sink final : public spdlog::sinks::base_sink<std::mutex> {
         const std::string_view text(msg.payload.data(), msg.payload.size());
         if (text.find("boom") != std::string_view::npos) throw std::runtime_error("sink says boom");
         if (text.find("int") != std::string_view::npos) throw 42;
+        // Relaxed: read after flush(), which orders the backend's writes.
         written.fetch_add(1, std::memory_order_relaxed);
     }
     void flush_() override {
+        // Relaxed: set before the flush() that reaches here, which orders it.
         if (throw_on_flush.load(std::memory_order_relaxed))
             throw std::runtime_error("flush says boom");
     }
@@ -148,7 +152,7 @@ class temp_file {
   public:
     explicit temp_file(const std::string& stem)
         : path_(std::filesystem::temp_directory_path() /
-                (stem + "." + std::to_string(::getpid()) + "." + std::to_string(counter()++) +
+                (stem + "." + std::to_string(::getpid()) + "." + std::to_string(next_id()) +
                  ".log")) {
         std::filesystem::remove(path_);
     }
@@ -171,9 +175,10 @@ class temp_file {
     }
 
   private:
-    static std::atomic<int>& counter() {
+    static int next_id() {
         static std::atomic<int> n{0};
-        return n;
+        // Relaxed: only uniqueness matters, which the RMW gives.
+        return n.fetch_add(1, std::memory_order_relaxed);
     }
     std::filesystem::path path_;
 };
