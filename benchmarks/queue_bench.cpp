@@ -104,91 +104,34 @@ inline bool record_ok(const input& in, std::uint64_t i, const std::byte* data,
            (len == 8 || data[len - 1] == in.payload(i)[len - 1]);
 }
 
-struct run_result {
-    double seconds = 0;
-    std::uint64_t records = 0;
-    std::uint64_t bytes = 0;
-    std::uint64_t errors = 0;
-};
-
-using clock_type = std::chrono::steady_clock;
-
-double seconds_between(clock_type::time_point a, clock_type::time_point b) {
-    return std::chrono::duration<double>(b - a).count();
-}
-
 // ---------------------------------------------------------------------------
-// Throughput contenders. Each runs whole laps of the record sequence through a
-// fresh queue until `seconds` have passed (at least one lap): a run that the
-// machine slows down gets shorter in records, not longer in time. The clock
-// starts when the producer starts and stops when the consumer has checked the
-// last record (steady_clock: the two ends are read on different cores, which
-// the timestamp counter is not guaranteed to agree on).
+// Throughput contenders: each moves whole laps of the record sequence through
+// a fresh queue for cfg.seconds (bench::run_throughput_pair does the timing).
 
-// The producer's last word: how many records it wrote, once it knows.
-class run_length {
-  public:
-    void set(std::uint64_t n) noexcept {
-        // Release/acquire: not needed for the records (their own publication
-        // orders them); it makes `n` itself safe to read without a race.
-        total_.store(n, std::memory_order_release);
-    }
-    // True once the consumer has seen every record (call it when idle).
-    [[nodiscard]] bool done(std::uint64_t consumed) const noexcept {
-        return consumed == total_.load(std::memory_order_acquire);
-    }
-
-  private:
-    std::atomic<std::uint64_t> total_{~std::uint64_t{0}};
-};
-
-// Calls produce(i) for whole laps of i until the deadline; returns the count.
-template <class Produce>
-std::uint64_t produce_laps(std::uint64_t lap, clock_type::time_point deadline, Produce&& produce) {
-    std::uint64_t i = 0;
-    do {
-        for (const std::uint64_t end = i + lap; i < end; ++i)
-            produce(i);
-    } while (clock_type::now() < deadline);
-    return i;
-}
-
-run_result finish(const input& in, clock_type::time_point t0, clock_type::time_point t1,
-                  std::uint64_t n, std::uint64_t errors) {
-    return {seconds_between(t0, t1), n, in.sizes.bytes_in(n), errors};
-}
-
-template <class Duration>
-clock_type::time_point deadline_after(clock_type::time_point t0, Duration d) {
-    return t0 + std::chrono::duration_cast<clock_type::duration>(d);
-}
+using bench::consumed;
+using bench::run_length;
+using bench::run_result;
 
 template <class Make>
 run_result run_logbuf(Make make, const config& cfg, const input& in) {
-    auto [tx, rx] = make(cfg.ring_bytes);
-    const std::chrono::duration<double> length(cfg.seconds);
-    clock_type::time_point t0, t1;
-    run_length total;
-    std::uint64_t n = 0, errors = 0;
-    bench::run_pinned_pair(
-        cfg.cpus,
-        [&, &tx = tx] {
-            t0 = clock_type::now();
-            total.set(
-                produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
-                    const std::uint32_t len = in.sizes.size(i);
-                    auto claim = tx.try_claim(len);
-                    while (!claim) {
-                        bench::cpu_relax();
-                        claim = tx.try_claim(len);
-                    }
-                    std::byte* d = claim.data();
-                    std::memcpy(d, &i, 8);
-                    std::memcpy(d + 8, in.payload(i) + 8, len - 8);
-                    claim.commit();
-                }));
+    auto ends = make(cfg.ring_bytes);
+    auto& tx = ends.first;
+    auto& rx = ends.second;
+    return bench::run_throughput_pair(
+        cfg.cpus, cfg.seconds, in.sizes,
+        [&](std::uint64_t i) {
+            const std::uint32_t len = in.sizes.size(i);
+            auto claim = tx.try_claim(len);
+            while (!claim) {
+                bench::cpu_relax();
+                claim = tx.try_claim(len);
+            }
+            std::byte* d = claim.data();
+            std::memcpy(d, &i, 8);
+            std::memcpy(d + 8, in.payload(i) + 8, len - 8);
+            claim.commit();
         },
-        [&, &rx = rx] {
+        [&](const run_length& total) {
             std::uint64_t next = 0, bad = 0;
             for (;;) {
                 const std::size_t got = rx.drain([&](std::span<const std::byte> r) {
@@ -199,11 +142,8 @@ run_result run_logbuf(Make make, const config& cfg, const input& in) {
                 if (total.done(next)) break;
                 bench::cpu_relax();
             }
-            t1 = clock_type::now();
-            n = next;
-            errors = bad;
+            return consumed{next, bad};
         });
-    return finish(in, t0, t1, n, errors);
 }
 
 // Boost's byte ring has no in-place claim: a record is written as a 12-byte
@@ -227,27 +167,19 @@ run_result run_boost_byte_ring(const config& cfg, const input& in) {
     constexpr std::size_t local_bytes = 64 * 1024;
     constexpr std::size_t pop_bytes = 32 * 1024;
     std::vector<char> local(local_bytes);
-    const std::chrono::duration<double> length(cfg.seconds);
-    clock_type::time_point t0, t1;
-    run_length total;
-    std::uint64_t n = 0, errors = 0;
-    bench::run_pinned_pair(
-        cfg.cpus,
-        [&] {
-            t0 = clock_type::now();
-            total.set(
-                produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
-                    const std::uint32_t len = in.sizes.size(i);
-                    while (q->write_available() < 4 + std::size_t{len})
-                        bench::cpu_relax();
-                    char prefix[prefix_bytes];
-                    std::memcpy(prefix, &len, 4);
-                    std::memcpy(prefix + 4, &i, 8);
-                    q->push(prefix, prefix_bytes);
-                    q->push(reinterpret_cast<const char*>(in.payload(i)) + 8, len - 8);
-                }));
+    return bench::run_throughput_pair(
+        cfg.cpus, cfg.seconds, in.sizes,
+        [&](std::uint64_t i) {
+            const std::uint32_t len = in.sizes.size(i);
+            while (q->write_available() < 4 + std::size_t{len})
+                bench::cpu_relax();
+            char prefix[prefix_bytes];
+            std::memcpy(prefix, &len, 4);
+            std::memcpy(prefix + 4, &i, 8);
+            q->push(prefix, prefix_bytes);
+            q->push(reinterpret_cast<const char*>(in.payload(i)) + 8, len - 8);
         },
-        [&] {
+        [&](const run_length& total) {
             std::uint64_t next = 0, bad = 0;
             std::size_t have = 0;  // unparsed bytes at the front of `local`
             for (;;) {
@@ -273,11 +205,8 @@ run_result run_boost_byte_ring(const config& cfg, const input& in) {
                 std::memmove(local.data(), local.data() + at, have - at);
                 have -= at;
             }
-            t1 = clock_type::now();
-            n = next;
-            errors = bad;
+            return consumed{next, bad};
         });
-    return finish(in, t0, t1, n, errors);
 }
 
 // What Boost users do for variable-length messages on boost::lockfree::queue:
@@ -291,27 +220,19 @@ struct heap_record {
 
 run_result run_boost_pointer_queue(const config& cfg, const input& in) {
     boost::lockfree::queue<heap_record*> q(cfg.boost_queue_nodes);
-    const std::chrono::duration<double> length(cfg.seconds);
-    clock_type::time_point t0, t1;
-    run_length total;
-    std::uint64_t n = 0, errors = 0;
-    bench::run_pinned_pair(
-        cfg.cpus,
-        [&] {
-            t0 = clock_type::now();
-            total.set(
-                produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
-                    const std::uint32_t len = in.sizes.size(i);
-                    auto* r = static_cast<heap_record*>(std::malloc(sizeof(heap_record) + len));
-                    if (r == nullptr) std::abort();
-                    r->len = len;
-                    std::memcpy(r->payload(), &i, 8);
-                    std::memcpy(r->payload() + 8, in.payload(i) + 8, len - 8);
-                    while (!q.bounded_push(r))
-                        bench::cpu_relax();
-                }));
+    return bench::run_throughput_pair(
+        cfg.cpus, cfg.seconds, in.sizes,
+        [&](std::uint64_t i) {
+            const std::uint32_t len = in.sizes.size(i);
+            auto* r = static_cast<heap_record*>(std::malloc(sizeof(heap_record) + len));
+            if (r == nullptr) std::abort();
+            r->len = len;
+            std::memcpy(r->payload(), &i, 8);
+            std::memcpy(r->payload() + 8, in.payload(i) + 8, len - 8);
+            while (!q.bounded_push(r))
+                bench::cpu_relax();
         },
-        [&] {
+        [&](const run_length& total) {
             std::uint64_t next = 0, bad = 0;
             heap_record* r = nullptr;
             for (;;) {
@@ -324,11 +245,8 @@ run_result run_boost_pointer_queue(const config& cfg, const input& in) {
                 ++next;
                 std::free(r);
             }
-            t1 = clock_type::now();
-            n = next;
-            errors = bad;
+            return consumed{next, bad};
         });
-    return finish(in, t0, t1, n, errors);
 }
 
 // The bandwidth reference: one thread copies the same records into a 2 MiB
@@ -336,27 +254,18 @@ run_result run_boost_pointer_queue(const config& cfg, const input& in) {
 run_result run_memcpy(const config& cfg, const input& in) {
     std::vector<std::byte> dst(cfg.ring_bytes);
     std::memset(dst.data(), 0, dst.size());
-    const std::chrono::duration<double> length(cfg.seconds);
-    clock_type::time_point t0, t1;
-    std::uint64_t n = 0;
-    bench::run_pinned_pair(
-        {cfg.cpus.producer, cfg.cpus.producer},  // one thread works; the other returns at once
-        [&] {
-            std::byte* out = dst.data();
-            bench::do_not_optimize(out);
-            std::uint64_t at = 0;
-            t0 = clock_type::now();
-            n = produce_laps(in.sizes.count(), deadline_after(t0, length), [&](std::uint64_t i) {
-                const std::uint32_t len = in.sizes.size(i);
-                if (at + len > cfg.ring_bytes) at = 0;
-                std::memcpy(out + at, in.payload(i), len);
-                at += (len + 7) & ~std::uint64_t{7};
-            });
-            bench::clobber_memory();  // the copies are observable
-            t1 = clock_type::now();
-        },
-        [] {});
-    return finish(in, t0, t1, n, 0);
+    std::byte* out = dst.data();
+    bench::do_not_optimize(out);
+    std::uint64_t at = 0;
+    const run_result r = bench::run_throughput_single(
+        cfg.cpus.producer, cfg.seconds, in.sizes, [&](std::uint64_t i) {
+            const std::uint32_t len = in.sizes.size(i);
+            if (at + len > cfg.ring_bytes) at = 0;
+            std::memcpy(out + at, in.payload(i), len);
+            at += (len + 7) & ~std::uint64_t{7};
+        });
+    bench::do_not_optimize(dst);  // the copies are observable
+    return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -632,11 +541,7 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
     std::uint64_t errors = 0;
     bench::run_alternating(cfg.reps, contenders.size(), [&](std::size_t k, int) {
         const run_result r = contenders[k].run(cfg);
-        const char* name = contenders[k].name;
-        res.add(name, "GB/s", static_cast<double>(r.bytes) / r.seconds / 1e9);
-        res.add(name, "Mrec/s", static_cast<double>(r.records) / r.seconds / 1e6);
-        res.add(name, "ns/rec", r.seconds * 1e9 / static_cast<double>(r.records));
-        res.add(name, "Mrec", static_cast<double>(r.records) / 1e6);
+        bench::add_throughput(res, contenders[k].name, r);
         errors += r.errors;
     });
 
@@ -648,10 +553,7 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
                 cfg.seconds);
     bench::print_table(std::cout, res,
                        {row_spsc, row_mpsc, row_boost_ring, row_boost_queue, row_memcpy},
-                       {{"GB/s", "GB/s", 2},
-                        {"Mrec/s", "Mrec/s", 2},
-                        {"ns/rec", "ns/rec", 1},
-                        {"Mrec", "Mrec/run", 1}});
+                       bench::throughput_columns());
     std::printf("consumer check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
 
     std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");

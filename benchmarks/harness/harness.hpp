@@ -9,6 +9,7 @@
 //   optimize.hpp      do_not_optimize, clobber_memory, cpu_relax
 //   options.hpp       --name=value options
 //   latency.hpp       per-operation cost: batch-amortised and per-op histogram
+//   throughput.hpp    run_throughput_pair: timed producer/consumer runs, GB/s and Mrec/s
 #pragma once
 
 #include <harness/affinity.hpp>
@@ -19,4 +20,5 @@
 #include <harness/options.hpp>
 #include <harness/record_sizes.hpp>
 #include <harness/reporter.hpp>
+#include <harness/throughput.hpp>
 #include <harness/timer.hpp>
