@@ -72,6 +72,19 @@ async_backend::~async_backend() {
     thread_.join();
 }
 
+sender_pool::lease async_backend::when_no_sender(std::uint64_t thread_id) noexcept {
+    // A sink that logs through its own logger runs on the backend thread; the
+    // threads holding every slot may be waiting for it to make room. Anyone
+    // else waits: a slot is held for one record's copy (drop policy) or
+    // until the backend makes room (block policy).
+    if (on_backend_thread()) {
+        // Relaxed: a count (see when_full).
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return {};
+    }
+    return senders_.acquire(thread_id);
+}
+
 queue::write_claim async_backend::when_full(channel::mpsc::sender& tx, std::size_t size,
                                             errc why) noexcept {
     if (why == errc::full) {

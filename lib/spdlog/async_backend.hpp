@@ -51,7 +51,11 @@ class async_backend {
     // throws; no allocation; no syscall while the ring has room.
     void post(const spdlog::details::log_msg& msg, bool flush_after) noexcept {
         const record::message_plan plan = record::plan_message(msg, name_, max_payload_);
-        const sender_pool::lease tx = senders_.acquire(msg.thread_id);
+        sender_pool::lease tx = senders_.try_acquire(msg.thread_id);
+        if (!tx) [[unlikely]] {
+            tx = when_no_sender(msg.thread_id);
+            if (!tx) return;  // dropped, and counted
+        }
         queue::write_claim claim = tx->try_send(plan.size);
         if (!claim) [[unlikely]] {
             claim = when_full(*tx, plan.size, claim.error());
@@ -76,8 +80,12 @@ class async_backend {
     async_backend(async_logger& owner, const async_options& options,
                   std::pair<channel::mpsc::sender, channel::mpsc::receiver> channel);
 
-    // The cold half of post(): the claim failed with `why`. Returns a claim
-    // to write into, or an empty one when the message is dropped (counted).
+    // The cold halves of post(). Every sender slot is busy: wait for one, or
+    // on the backend thread (which the slot holders may be waiting for) count
+    // the message as dropped and return an empty lease.
+    sender_pool::lease when_no_sender(std::uint64_t thread_id) noexcept;
+    // The claim failed with `why`. Returns a claim to write into, or an empty
+    // one when the message is dropped (counted).
     queue::write_claim when_full(channel::mpsc::sender& tx, std::size_t size, errc why) noexcept;
 
     void run() noexcept;  // the backend thread

@@ -14,6 +14,7 @@
 //
 //   sender_pool pool(std::move(tx), 8);
 //   { auto tx = pool.acquire(thread_id); auto c = tx->try_send(n); ... }
+//   if (auto tx = pool.try_acquire(thread_id)) ...   // never waits
 //   pool.close();   // every copy destroyed: the receiver sees disconnected
 #pragma once
 
@@ -48,42 +49,61 @@ class sender_pool {
         slots_[size_ - 1].tx.emplace(std::move(tx));
     }
 
-    // A slot held by one thread; released on destruction.
+    // A slot held by one thread, or nothing (operator bool); released on
+    // destruction.
     class lease {
       public:
+        lease() noexcept = default;
         explicit lease(slot& s) noexcept : slot_(&s) {}
+        lease(lease&& other) noexcept : slot_(std::exchange(other.slot_, nullptr)) {}
+        lease& operator=(lease&& other) noexcept {
+            if (this != &other) {
+                release();
+                slot_ = std::exchange(other.slot_, nullptr);
+            }
+            return *this;
+        }
         lease(const lease&) = delete;
         lease& operator=(const lease&) = delete;
-        ~lease() {
-            // Release pairs with the acquire exchange in sender_pool::acquire():
-            // the next holder sees what we did to the sender (its cached
-            // head).
-            slot_->busy.store(false, std::memory_order_release);
-        }
+        ~lease() { release(); }
+        explicit operator bool() const noexcept { return slot_ != nullptr; }
         channel::mpsc::sender& operator*() const noexcept { return *slot_->tx; }
         channel::mpsc::sender* operator->() const noexcept { return &*slot_->tx; }
 
       private:
-        slot* slot_;
+        void release() noexcept {
+            // Release pairs with the acquire exchange in try_acquire(): the
+            // next holder sees what we did to the sender (its cached head).
+            if (slot_) slot_->busy.store(false, std::memory_order_release);
+            slot_ = nullptr;
+        }
+
+        slot* slot_ = nullptr;
     };
 
-    // The first free slot from the one `thread_id` hashes to. Waits (spin,
-    // then yield) only when every slot is busy: more threads than slots are
-    // logging at this very moment.
-    [[nodiscard]] lease acquire(std::uint64_t thread_id) noexcept {
+    // One pass over the slots, starting at the one `thread_id` hashes to:
+    // the first free one, or an empty lease if every slot is busy (more
+    // threads than slots are in a log call at this very moment).
+    [[nodiscard]] lease try_acquire(std::uint64_t thread_id) noexcept {
         // Fibonacci hashing: consecutive thread ids land far apart.
         const auto first = static_cast<std::size_t>((thread_id * 0x9E3779B97F4A7C15ull) >> 40);
+        for (std::size_t k = 0; k < size_; ++k) {
+            slot& s = slots_[(first + k) & (size_ - 1)];
+            // Relaxed peek first: a busy slot's line stays shared instead of
+            // bouncing between threads on failed exchanges. The acquire
+            // exchange pairs with the release in ~lease().
+            if (!s.busy.load(std::memory_order_relaxed) &&
+                !s.busy.exchange(true, std::memory_order_acquire))
+                return lease(s);
+        }
+        return {};
+    }
+
+    // try_acquire() until it succeeds, spinning then yielding in between.
+    [[nodiscard]] lease acquire(std::uint64_t thread_id) noexcept {
         channel::details::backoff wait;
         for (;;) {
-            for (std::size_t k = 0; k < size_; ++k) {
-                slot& s = slots_[(first + k) & (size_ - 1)];
-                // Relaxed peek first: a busy slot's line stays shared instead of
-                // bouncing between threads on failed exchanges. The acquire
-                // exchange pairs with the release in ~lease().
-                if (!s.busy.load(std::memory_order_relaxed) &&
-                    !s.busy.exchange(true, std::memory_order_acquire))
-                    return lease(s);
-            }
+            if (lease l = try_acquire(thread_id)) return l;
             wait.snooze();
         }
     }

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <regex>
@@ -127,6 +128,48 @@ TEST(SpdlogOverflow, LoggingFromInsideASinkDoesNotDeadlock) {
     log->flush();
     log->flush();  // the echoes of the last messages, too
     EXPECT_GE(sink->seen, 100u);
+}
+
+TEST(SpdlogOverflow, LoggingFromASinkWhileEverySenderSlotIsHeldDoesNotDeadlock) {
+    // More threads than the logger has sender slots (at most 64) block on a
+    // full ring, each holding a slot or waiting for one, while the backend is
+    // held in a sink; when the sink is let go it logs through its own logger.
+    // It must not wait for a slot (their holders wait for it): the message is
+    // dropped and counted, and everything else is written.
+    auto gate = std::make_shared<gate_sink>();
+    auto log = logbuf::make_async_logger("slots", gate, small_ring(logbuf::overflow_policy::block));
+    spdlog::logger* raw = log.get();
+    gate->after_open = [raw] { raw->info("from inside the sink"); };
+    log->info("first");  // the backend takes it and waits at the gate
+    while (!gate->holding())
+        std::this_thread::yield();
+
+    constexpr int threads = 72;
+    std::atomic<int> entered{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            // Relaxed: a rough start signal; the joins below order the rest.
+            entered.fetch_add(1, std::memory_order_relaxed);
+            log->info("t{:02} {}", t, std::string(200, 'p'));
+        });
+    while (entered.load(std::memory_order_relaxed) < threads)
+        std::this_thread::yield();
+    for (int i = 0; i < 1000; ++i)  // give the last ones time to reach a slot
+        std::this_thread::yield();
+    gate->open();
+    for (auto& th : pool)
+        th.join();
+    log->flush();
+
+    const auto dropped = dynamic_cast<logbuf::async_logger&>(*log).dropped();
+    std::size_t from_threads = 0, from_sink = 0;
+    for (const auto& p : gate->payloads()) {
+        if (p.size() > 200 && p[0] == 't') ++from_threads;
+        if (p == "from inside the sink") ++from_sink;
+    }
+    EXPECT_EQ(from_threads, std::size_t{threads});  // block: nothing of theirs lost
+    EXPECT_EQ(from_sink + dropped, 1u);             // written, or dropped and counted
 }
 
 }  // namespace

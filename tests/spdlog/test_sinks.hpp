@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -85,8 +87,11 @@ class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
 
 // Blocks the first message it is given until open() is called: holds the
 // backend thread up so that a test can fill the ring deterministically.
+// `after_open`, if set, runs on the backend thread once the gate opens.
 class gate_sink final : public spdlog::sinks::base_sink<std::mutex> {
   public:
+    std::function<void()> after_open;  // set before the first message
+
     void open() {
         std::lock_guard<std::mutex> lock(gate_mutex_);
         open_ = true;
@@ -112,6 +117,7 @@ class gate_sink final : public spdlog::sinks::base_sink<std::mutex> {
             holding_.store(true, std::memory_order_release);  // pairs with holding()
             opened_.wait(lock, [this] { return open_; });
         }
+        if (after_open) std::exchange(after_open, nullptr)();
         payloads_.emplace_back(msg.payload.data(), msg.payload.size());
     }
     void flush_() override {}
