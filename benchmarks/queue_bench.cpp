@@ -768,7 +768,8 @@ int run(int argc, char** argv) {
     if (only.empty() || only == "throughput") throughput_section(cfg, in, res);
     if (only.empty() || only == "micro") micro_section(cfg, res);
     if (only.empty()) targets_section(res);
-    std::printf("\nload avg   %s (1/5/15 min) at end\n", bench::load_average().c_str());
+    std::printf("\nload at end: %.0f%% of CPU time busy in the last 0.5 s; load average %s\n",
+                bench::cpu_busy_percent(), bench::load_average().c_str());
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <harness/affinity.hpp>
 #include <harness/timer.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -54,6 +55,29 @@ inline std::string load_average() {
     std::string a, b, c;
     in >> a >> b >> c;
     return in ? a + " " + b + " " + c : "";
+}
+
+// Percent of all CPU time spent busy (not idle or waiting on I/O) over
+// `window`, from /proc/stat: what else is running on the machine while we
+// are not. -1 where /proc/stat is missing.
+inline double cpu_busy_percent(std::chrono::milliseconds window = std::chrono::milliseconds(500)) {
+    const auto sample = [](double& idle, double& total) {
+        std::ifstream in("/proc/stat");
+        std::string cpu;
+        in >> cpu;
+        idle = total = 0;
+        double v;
+        for (int field = 0; field < 8 && (in >> v); ++field) {
+            total += v;
+            if (field == 3 || field == 4) idle += v;  // idle, iowait
+        }
+        return cpu == "cpu" && total > 0;
+    };
+    double i0, t0, i1, t1;
+    if (!sample(i0, t0)) return -1;
+    std::this_thread::sleep_for(window);
+    if (!sample(i1, t1) || t1 <= t0) return -1;
+    return 100.0 * (1.0 - (i1 - i0) / (t1 - t0));
 }
 
 inline std::string kernel_release() {
@@ -101,7 +125,13 @@ inline void print_machine(std::ostream& os) {
                       t.core_ghz, t.core_ghz / t.ticks_per_ns);
         os << buf;
     }
-    os << "  load avg   " << load_average() << " (1/5/15 min) at start\n";
+    const double busy = cpu_busy_percent();
+    std::snprintf(buf, sizeof buf,
+                  "  load       %.0f%% of CPU time busy in the last 0.5 s; load average %s\n", busy,
+                  load_average().c_str());
+    os << buf;
+    if (busy > 10.0)
+        os << "  WARNING    the machine is busy: two-thread results will be disturbed\n";
 }
 
 }  // namespace bench
