@@ -190,10 +190,12 @@ run_result run_one(const config& cfg, std::size_t who, int threads) {
                 cfg, threads, log,
                 [&] {
                     // spdlog's flush() only queues a request: the lines are
-                    // in the file once the pool has drained and joined.
+                    // in the file once the pool has drained and joined, and
+                    // the sink (which we still hold) is flushed.
                     log.reset();
                     r.dropped = tp->overrun_counter();
                     tp.reset();
+                    out.sink->flush();
                 },
                 r);
             break;
