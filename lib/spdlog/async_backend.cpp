@@ -46,7 +46,11 @@ void name_this_thread([[maybe_unused]] std::string_view logger_name) {
 }  // namespace
 
 async_backend::async_backend(async_logger& owner, const async_options& options)
-    : async_backend(owner, options, channel::mpsc::make(options.capacity)) {}
+    // Fences, not membarrier: callers notify() only when the ring is full or
+    // they flush, while the idle backend parks every idle_sleep; membarrier
+    // would interrupt every hot thread of the process on each of those parks.
+    : async_backend(owner, options,
+                    channel::mpsc::make(options.capacity, channel::fence_mode::fences)) {}
 
 async_backend::async_backend(async_logger& owner, const async_options& options,
                              std::pair<channel::mpsc::sender, channel::mpsc::receiver> channel)

@@ -38,6 +38,21 @@ struct mpsc_flavour {
 
 using flavours = ::testing::Types<spsc_flavour, mpsc_flavour>;
 
+// The same channels made with fence_mode::fences (seq_cst fence in notify(),
+// no membarrier when the receiver parks).
+struct spsc_fences_flavour : spsc_flavour {
+    static auto make(std::size_t capacity) {
+        return logbuf::channel::spsc::make(capacity, logbuf::channel::fence_mode::fences);
+    }
+};
+struct mpsc_fences_flavour : mpsc_flavour {
+    static auto make(std::size_t capacity) {
+        return logbuf::channel::mpsc::make(capacity, logbuf::channel::fence_mode::fences);
+    }
+};
+using flavours_and_fence_modes =
+    ::testing::Types<spsc_flavour, mpsc_flavour, spsc_fences_flavour, mpsc_fences_flavour>;
+
 // Iteration counts are scaled down under ThreadSanitizer, which runs
 // concurrent code 5-20 times slower.
 #if defined(LOGBUF_UNDER_TSAN)

@@ -28,7 +28,7 @@ using logbuf::errc;
 
 template <class Flavour>
 class ChannelWakeup : public ::testing::Test {};
-TYPED_TEST_SUITE(ChannelWakeup, channel_test::flavours);
+TYPED_TEST_SUITE(ChannelWakeup, channel_test::flavours_and_fence_modes);
 
 void busy_wait(clock_type::duration d) {
     const auto until = clock_type::now() + d;

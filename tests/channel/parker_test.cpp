@@ -17,7 +17,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using logbuf::channel::details::fence_mode;
+using logbuf::channel::fence_mode;
 using logbuf::channel::details::parker;
 using clock_type = std::chrono::steady_clock;
 

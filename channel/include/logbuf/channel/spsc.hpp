@@ -28,8 +28,11 @@ using receiver = details::receiver;
 
 // A channel over a ring of at least `capacity` bytes (rounded up to a power
 // of two). Throws std::invalid_argument if capacity < 16 or > 2^62.
-[[nodiscard]] inline std::pair<sender, receiver> make(std::size_t capacity) {
-    return details::make_channel<sender>(queue::spsc::make(capacity));
+// `mode`: how notify() and parking share the cost of never losing a wake-up
+// (see fence_mode; the default suits senders that notify() every record).
+[[nodiscard]] inline std::pair<sender, receiver> make(std::size_t capacity,
+                                                      fence_mode mode = fence_mode::membarrier) {
+    return details::make_channel<sender>(queue::spsc::make(capacity), mode);
 }
 
 }  // namespace logbuf::channel::spsc

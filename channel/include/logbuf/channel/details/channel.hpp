@@ -36,6 +36,8 @@ namespace logbuf::channel::details {
 // written, read by every send() and notify(): one line, away from anything
 // else on the heap.
 struct alignas(logbuf::details::false_sharing_range) channel_state {
+    explicit channel_state(fence_mode mode) noexcept : wake(mode) {}
+
     parker wake;                             // the receiver's sleep; every notify() reads it
     std::atomic<std::size_t> senders{1};     // live sender handles; 0 = disconnected
     std::atomic<bool> receiver_gone{false};  // set once, by the receiver's destructor
@@ -245,8 +247,9 @@ class receiver {
 
 // Wraps a queue-layer (producer, consumer) pair into a channel.
 template <class Sender, class Producer>
-[[nodiscard]] std::pair<Sender, receiver> make_channel(std::pair<Producer, queue::consumer> queue) {
-    auto state = std::make_shared<channel_state>();
+[[nodiscard]] std::pair<Sender, receiver> make_channel(std::pair<Producer, queue::consumer> queue,
+                                                       fence_mode mode) {
+    auto state = std::make_shared<channel_state>(mode);
     return {Sender(std::move(queue.first), state),
             receiver(std::move(queue.second), std::move(state))};
 }

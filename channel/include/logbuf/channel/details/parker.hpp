@@ -34,13 +34,26 @@
 #include <chrono>
 #include <cstdint>
 
-namespace logbuf::channel::details {
+namespace logbuf::channel {
 
-// Which StoreLoad barrier pair the parkers of this process use.
+// How a channel's senders and its parking receiver pay for the StoreLoad
+// barrier that keeps wake-ups from being lost. Chosen per channel at make().
 enum class fence_mode : std::uint8_t {
-    membarrier,  // sender: compiler barrier; receiver: membarrier(PRIVATE_EXPEDITED)
-    fences,      // sender and receiver: std::atomic_thread_fence(seq_cst)
+    // notify(): a compiler barrier and one load. Each park: membarrier(), which
+    // interrupts every running thread of the process (an IPI). The default:
+    // for senders that notify() after every record and a receiver that parks
+    // only when traffic stops.
+    membarrier,
+    // notify(): a seq_cst fence and one load. Each park: a seq_cst fence, no
+    // IPI. For senders that rarely notify() and a receiver that parks often,
+    // e.g. one that polls on a short timeout while idle (the spdlog backend):
+    // there membarrier would interrupt the hot threads on every idle park.
+    fences,
 };
+
+}  // namespace logbuf::channel
+
+namespace logbuf::channel::details {
 
 // The process-wide choice, made once on first call (that call registers the
 // process with MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED). Thread-safe.
@@ -53,9 +66,9 @@ enum class fence_mode : std::uint8_t {
 class parker {
   public:
     parker() noexcept : parker(process_fence_mode()) {}
-    // Tests use this to run the `fences` protocol on a machine that has
-    // membarrier. Asking for `membarrier` when process_fence_mode() is
-    // `fences` gets `fences`: the process may not be registered.
+    // A channel's choice (see fence_mode). Asking for `membarrier` when
+    // process_fence_mode() is `fences` gets `fences`: the process may not be
+    // registered.
     explicit parker(fence_mode mode) noexcept
         : mode_(process_fence_mode() == fence_mode::membarrier ? mode : fence_mode::fences) {}
     parker(const parker&) = delete;
