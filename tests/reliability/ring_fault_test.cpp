@@ -77,14 +77,14 @@ bool throws_at(std::uint32_t source, std::uint64_t seq) {
 // never stall behind a dead claim.
 TEST(RingFaults, ProducerThrowingBetweenClaimAndCommitUnderLoad) {
     constexpr std::uint32_t producers = 3;
-    const std::uint64_t per_producer = 60'000 / slow;
+    constexpr std::uint64_t per_producer = 60'000 / slow;
     constexpr std::size_t max_len = 300;
     auto [tx, rx] = logbuf::queue::mpsc::make(2048);
 
     std::atomic<std::uint64_t> thrown{0};
     std::vector<std::thread> threads;
     for (std::uint32_t source = 0; source < producers; ++source) {
-        threads.emplace_back([source, per_producer, &thrown, p = tx]() mutable {
+        threads.emplace_back([source, &thrown, p = tx]() mutable {
             for (std::uint64_t seq = 0; seq < per_producer; ++seq) {
                 const std::size_t len = length_of(source, seq, max_len);
                 if (throws_at(source, seq)) {
@@ -141,10 +141,10 @@ TEST(RingFaults, ProducerThrowingBetweenClaimAndCommitUnderLoad) {
 // The one SPSC producer throws mid-record now and then; the consumer, reading
 // concurrently, must pass every aborted claim.
 TEST(RingFaults, SpscProducerThrowingMidRecordNeverStallsTheConsumer) {
-    const std::uint64_t records = 100'000 / slow;
+    constexpr std::uint64_t records = 100'000 / slow;
     constexpr std::size_t max_len = 200;
     auto [tx, rx] = logbuf::queue::spsc::make(1024);
-    std::thread producer([&p = tx, records] {
+    std::thread producer([&p = tx] {
         for (std::uint64_t seq = 0; seq < records; ++seq) {
             const std::size_t len = length_of(0, seq, max_len);
             if (throws_at(0, seq)) {
