@@ -20,6 +20,8 @@ namespace reliability {
 // (alloc_counter.cpp replaces the global operators). Compare before and after
 // a scope that owns no threads: a difference is a leak or a double free.
 long long live_allocations() noexcept;
+// False where the counter cannot be installed (ThreadSanitizer builds).
+bool counting_allocations() noexcept;
 
 // ---- records -----------------------------------------------------------------
 
