@@ -11,13 +11,22 @@
 // the total. Time runs from the common start to the last message received.
 // With 1 producer, producer and consumer are pinned to two CPUs; with 2
 // producers the three threads float (a 2-CPU machine cannot pin them apart).
-// Contenders, each used the way its documentation recommends for speed:
-//   logbuf unbounded    make_unbounded<T>(); try_send / try_recv
-//   logbuf bounded      make<T>(16384);      try_send (retry on full) / try_recv
-//   boost::lockfree     queue<T>(16384 nodes) push / pop; for unique_ptr it
-//                       carries the raw pointer (it only takes trivial types)
-//   moodycamel          ConcurrentQueue<T>(16384), a ProducerToken per
-//                       producer, a ConsumerToken; enqueue / try_dequeue
+// Contenders, each used the way its documentation recommends for speed, in
+// an unbounded flavour (memory grows with the backlog, nodes are reused) and
+// a bounded one (16384 values; a full queue makes the producer wait):
+//   logbuf              make_unbounded<T>() / make<T>(16384);
+//                       try_send / try_recv
+//   boost::lockfree     queue<T>(16384 nodes); push / bounded_push, pop; for
+//                       unique_ptr it carries the raw pointer (it only takes
+//                       trivially copyable types)
+//   moodycamel          ConcurrentQueue<T>(16384, producers, 0), a
+//                       ProducerToken per producer, a ConsumerToken;
+//                       enqueue / try_dequeue. Unbounded only: its
+//                       try_enqueue is no global bound - a producer keeps
+//                       the preallocated blocks it has used, and with two
+//                       producers the other one's try_enqueue then fails for
+//                       ever, even on an empty queue (seen here).
+// Ratios compare unbounded with unbounded and bounded with bounded.
 // A producer retries a refused push, and the consumer an empty pop, with a
 // short spin and then sched_yield: on a machine with more runnable threads
 // than CPUs a pure spin would burn whole timeslices while the other side is
@@ -99,7 +108,7 @@ class logbuf_unbounded {
   public:
     static constexpr const char* name = "logbuf object (unbounded)";
     using producer = object::sender<T>;
-    logbuf_unbounded() : channel_(object::make_unbounded<T>()) {}
+    explicit logbuf_unbounded(int /*producers*/) : channel_(object::make_unbounded<T>()) {}
     producer make_producer() { return channel_.first; }  // a copy per thread
     static bool push(producer& tx, T&& v) noexcept {
         return static_cast<bool>(tx.try_send(std::move(v)));
@@ -126,27 +135,30 @@ template <class T>
 class logbuf_bounded : public logbuf_unbounded<T> {
   public:
     static constexpr const char* name = "logbuf object (bounded 16384)";
-    logbuf_bounded() : logbuf_unbounded<T>(queue_capacity) {}
+    explicit logbuf_bounded(int /*producers*/) : logbuf_unbounded<T>(queue_capacity) {}
 };
 
 // boost::lockfree::queue only holds trivially copyable, trivially
-// destructible types: a unique_ptr travels as its raw pointer.
-template <class T>
+// destructible types: a unique_ptr travels as its raw pointer. Unbounded:
+// push() allocates nodes when its free list is empty; bounded: bounded_push()
+// fails instead.
+template <class T, bool Bounded>
 class boost_queue {
     using stored = std::conditional_t<std::is_same_v<T, boxed>, msg16*, T>;
 
   public:
-    static constexpr const char* name = "boost::lockfree::queue";
+    static constexpr const char* name =
+        Bounded ? "boost::lockfree::queue (bounded 16384)" : "boost::lockfree::queue";
     struct producer {};
-    boost_queue() : q_(queue_capacity) {}
+    explicit boost_queue(int /*producers*/) : q_(queue_capacity) {}
     producer make_producer() { return {}; }
     bool push(producer&, T&& v) {
         if constexpr (std::is_same_v<T, boxed>) {
-            if (!q_.push(v.get())) return false;
+            if (!push_stored(v.get())) return false;
             (void)v.release();
             return true;
         } else {
-            return q_.push(v);
+            return push_stored(v);
         }
     }
     template <class F>
@@ -164,15 +176,26 @@ class boost_queue {
     [[nodiscard]] std::size_t blocks_allocated() const noexcept { return 0; }
 
   private:
+    bool push_stored(const stored& s) { return Bounded ? q_.bounded_push(s) : q_.push(s); }
+
     boost::lockfree::queue<stored> q_;
 };
+template <class T>
+using boost_unbounded = boost_queue<T, false>;
+template <class T>
+using boost_bounded = boost_queue<T, true>;
 
+// enqueue() allocates blocks when the preallocated ones run out.
 template <class T>
 class moodycamel_queue {
   public:
     static constexpr const char* name = "moodycamel::ConcurrentQueue";
     using producer = moodycamel::ProducerToken;
-    moodycamel_queue() : q_(queue_capacity), consumer_(q_) {}
+    // Explicit producers keep the blocks they have used: the queue must be
+    // told how many there are, or one producer can take every preallocated
+    // block and try_enqueue in the other fails for ever.
+    explicit moodycamel_queue(int producers)
+        : q_(queue_capacity, static_cast<std::size_t>(producers), 0), consumer_(q_) {}
     producer make_producer() { return producer(q_); }
     bool push(producer& token, T&& v) { return q_.enqueue(token, std::move(v)); }
     template <class F>
@@ -255,7 +278,7 @@ void launch(const config& cfg, int producers, Producer&& produce, Consumer&& con
 
 template <template <class> class Q, class T>
 run_result run_throughput(const config& cfg, int producers) {
-    Q<T> q;
+    Q<T> q(producers);
     std::vector<typename Q<T>::producer> handles;
     for (int p = 0; p < producers; ++p)
         handles.push_back(q.make_producer());
@@ -329,7 +352,7 @@ run_result run_throughput(const config& cfg, int producers) {
 
 template <template <class> class Q, class T>
 void measure_costs(const config& cfg, bench::op_cost& send_cost, bench::op_cost& recv_cost) {
-    Q<T> q;
+    Q<T> q(1);
     auto handle = q.make_producer();
     std::vector<T> values;
     std::vector<T> sink;
@@ -366,71 +389,81 @@ void measure_costs(const config& cfg, bench::op_cost& send_cost, bench::op_cost&
 // ---------------------------------------------------------------------------
 // The report
 
+// One contender for one message type: its name and its two measurements.
+struct contender {
+    std::string name;
+    run_result (*throughput)(const config&, int producers);
+    void (*costs)(const config&, bench::op_cost& send, bench::op_cost& recv);
+};
+
+template <template <class> class Q, class T>
+contender contender_for() {
+    return {Q<T>::name, &run_throughput<Q, T>, &measure_costs<Q, T>};
+}
+
+void print_ratios(std::ostream& os, const bench::results& r, const std::string& mine,
+                  const std::vector<std::string>& peers) {
+    for (const std::string& peer : peers) {
+        const bench::stats x = r.ratio(mine, peer, "Mmsg/s");
+        char buf[240];
+        std::snprintf(buf, sizeof buf, "  %-30s / %-44s %.2f [%.2f-%.2f]\n", mine.c_str(),
+                      peer.c_str(), x.median, x.min, x.max);
+        os << buf;
+    }
+}
+
 template <class T>
 void report_type(const config& cfg, std::ostream& os) {
     os << "\n=== " << message<T>::name << " ===\n";
-    const std::vector<std::string> names = {logbuf_unbounded<T>::name, logbuf_bounded<T>::name,
-                                            boost_queue<T>::name, moodycamel_queue<T>::name};
+    // Unbounded first (0-2), then bounded (3-4); logbuf leads each group.
+    const std::vector<contender> all = {
+        contender_for<logbuf_unbounded, T>(), contender_for<boost_unbounded, T>(),
+        contender_for<moodycamel_queue, T>(), contender_for<logbuf_bounded, T>(),
+        contender_for<boost_bounded, T>()};
+    std::vector<std::string> names;
+    for (const contender& c : all)
+        names.push_back(c.name);
+
     for (int producers : {1, 2}) {
         bench::results r;
         std::uint64_t errors = 0;
         std::size_t blocks = 0;
-        bench::run_alternating(cfg.reps, names.size(), [&](std::size_t who, int) {
-            run_result x;
-            switch (who) {
-                case 0:
-                    x = run_throughput<logbuf_unbounded, T>(cfg, producers);
-                    blocks = std::max(blocks, x.blocks);
-                    break;
-                case 1:
-                    x = run_throughput<logbuf_bounded, T>(cfg, producers);
-                    break;
-                case 2:
-                    x = run_throughput<boost_queue, T>(cfg, producers);
-                    break;
-                default:
-                    x = run_throughput<moodycamel_queue, T>(cfg, producers);
-                    break;
-            }
+        bench::run_alternating(cfg.reps, all.size(), [&](std::size_t who, int) {
+            const run_result x = all[who].throughput(cfg, producers);
             errors += x.errors;
+            if (who == 0) blocks = std::max(blocks, x.blocks);
             r.add(names[who], "Mmsg/s", static_cast<double>(x.messages) / x.seconds / 1e6);
             r.add(names[who], "ns/msg", x.seconds * 1e9 / static_cast<double>(x.messages));
         });
         os << "\nthroughput, " << producers << " producer" << (producers > 1 ? "s" : "")
            << (producers == 1 ? " (pinned)" : " (unpinned)") << ", " << cfg.reps
            << " repetitions:\n";
-        bench::print_table(os, r, names, {{"Mmsg/s", "Mmsg/s", 2}, {"ns/msg", "ns/msg", 1}});
-        os << "ratios (paired per repetition), median [min-max]:\n";
-        for (std::size_t peer = 2; peer < names.size(); ++peer) {
-            for (std::size_t mine = 0; mine < 2; ++mine) {
-                const bench::stats x = r.ratio(names[mine], names[peer], "Mmsg/s");
-                char buf[200];
-                std::snprintf(buf, sizeof buf, "  %-32s / %-28s %.2f [%.2f-%.2f]\n",
-                              names[mine].c_str(), names[peer].c_str(), x.median, x.min, x.max);
-                os << buf;
-            }
-        }
-        if (producers == 1)
+        bench::print_table(os, r, names, {{"Mmsg/s", "Mmsg/s", 2}, {"ns/msg", "ns/msg", 1}}, 46);
+        os << "ratios of Mmsg/s (paired per repetition), median [min-max]:\n";
+        print_ratios(os, r, names[0], {names[1], names[2]});
+        print_ratios(os, r, names[3], {names[4]});
+        if (producers == 1) {
             (void)bench::print_target(os, "logbuf unbounded >= boost::lockfree::queue, 1 producer",
-                                      r.ratio(names[0], names[2], "Mmsg/s"), 1.0, bench::at_least);
-        os << "  order/count errors: " << errors << "; logbuf unbounded blocks allocated (max "
-           << "over runs): " << blocks << "\n";
+                                      r.ratio(names[0], names[1], "Mmsg/s"), 1.0, bench::at_least);
+            (void)bench::print_target(os, "logbuf bounded >= boost bounded_push, 1 producer",
+                                      r.ratio(names[3], names[4], "Mmsg/s"), 1.0, bench::at_least);
+        }
+        os << "  order/count errors: " << errors
+           << "; logbuf unbounded blocks allocated (max over runs): " << blocks << "\n";
     }
 
-    bench::op_cost costs[4][2];
-    for (int rep = 0; rep < 2; ++rep) {  // two passes, alternating, into the same samples
-        measure_costs<logbuf_unbounded, T>(cfg, costs[0][0], costs[0][1]);
-        measure_costs<logbuf_bounded, T>(cfg, costs[1][0], costs[1][1]);
-        measure_costs<boost_queue, T>(cfg, costs[2][0], costs[2][1]);
-        measure_costs<moodycamel_queue, T>(cfg, costs[3][0], costs[3][1]);
+    std::vector<bench::op_cost> send(all.size()), recv(all.size());
+    for (int pass = 0; pass < 2; ++pass) {  // two alternating passes into the same samples
+        for (std::size_t k = 0; k < all.size(); ++k)
+            all[k].costs(cfg, send[k], recv[k]);
     }
     os << "\nper-message cost, one thread, batches of " << cfg.batch << ":\n";
     std::vector<bench::op_cost_row> rows;
-    for (std::size_t k = 0; k < names.size(); ++k) {
-        rows.push_back({names[k] + " send", &costs[k][0]});
-        rows.push_back({names[k] + " recv", &costs[k][1]});
+    for (std::size_t k = 0; k < all.size(); ++k) {
+        rows.push_back({names[k] + " send", &send[k]});
+        rows.push_back({names[k] + " recv", &recv[k]});
     }
-    bench::print_op_costs(os, rows, 50);
+    bench::print_op_costs(os, rows, 56);
 }
 
 int run(int argc, char** argv) {
