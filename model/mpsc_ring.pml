@@ -6,32 +6,38 @@
  * words, so nothing is lost by counting in words). Each producer sends RECS
  * records of 1, 2 or 3 payload words (chosen nondeterministically: 3 words is
  * max_payload(), a record as large as the ring) and, for each, either
- * commits it or aborts it after writing any prefix of the payload (a producer
- * that throws half-way). Run by check.sh; see docs/reliability.md.
+ * commits it or aborts it - after writing all of the payload, or (with
+ * -DPARTIAL_WRITES, as check.sh runs it) any prefix of it: a producer that
+ * throws half-way. Run by check.sh; see docs/reliability.md.
  *
- * What each step corresponds to in the C++ code (queue/include/logbuf/queue/):
+ * What each step corresponds to in the C++ code. Files under
+ * queue/include/logbuf/queue/, line numbers as of commit 92cc95c:
  *
- *   producer                                 C++
- *   pos = tail                               claim_space(): tail.load() (shared_tail::load)
- *   to_end / padding / take                  claim_space(): bytes_to_end, padding, take
- *   HAS_ROOM (cached, reload head)           details/ring.hpp ring::has_room()
- *   "full" -> retry from pos = tail          try_claim() returns errc::full; the caller
- *                                            tries again (a busy loop, as channel send does)
- *   padding alone, then record at offset 0   claim_space(): take = padding, record_too = false
- *   CAS on tail                              shared_tail::try_advance() compare_exchange
- *   buf[pos] = SKIP + padding                claim_space(): skip_header(padding) store
- *   payload words                            the user writing through write_claim::data()
- *   buf[rec] = len                            write_claim::commit() header store
- *   zero payload, buf[rec] = SKIP + need     write_claim::abort() (also the destructor)
+ *   producer (proctype producer)           C++
+ *   pos = tail                             claim_space.hpp:73 tail.load() (relaxed)
+ *   PLAN: padding, take, cached has_room   claim_space.hpp:75-79, ring.hpp:60 (cached head)
+ *   cached = head, compare again           ring.hpp:65-66 has_room() reload (acquire)
+ *   "full" -> goto try_claim               claim_space.hpp:80-81 returns errc::full; the
+ *                                          caller tries again (a busy loop, like send())
+ *   padding alone: take = padding          claim_space.hpp:80-83 the wrap rule
+ *   d_step CAS on tail (+ ZERO_CHECK)      claim_space.hpp:85 -> 60 compare_exchange_weak
+ *   W(pos) = SKIP + padding                claim_space.hpp:88 skip header (release)
+ *   pos += padding; record or next round   claim_space.hpp:90-91
+ *   payload words = STAMP + id             the user writing through write_claim::data()
+ *   W(pos) = plen (commit)                 claims.hpp:65 write_claim::commit() (release)
+ *   zero payload; W(pos) = SKIP + need     claims.hpp:74-77 write_claim::abort() (release;
+ *                                          also the destructor)
  *
- *   consumer                                 C++
- *   h = buf[r]                               ring::next_committed() header load
- *   skip: buf[r] = 0, r += n                 ring::next_committed() skip branch
- *   read payload                             read_claim / drain() handler
- *   zero payload words, then header          ring::consume()
- *   head = r (now or later)                  ring::publish(): after a release, every
- *                                            quarter ring in drain(), or later in a batch
- *   h == 0: head = r, then wait              consumer::try_claim() (empty) / end of drain()
+ *   consumer (proctype consumer)           C++
+ *   h = W(r)                               ring.hpp:80 next_committed() header (acquire)
+ *   skip: W(r) = 0, r += n                 ring.hpp:84-85
+ *   read and check the payload             read_claim::data() / the drain() handler
+ *   zero payload, then header, r += ...    ring.hpp:96-101 consume()
+ *   head = r, now or later                 ring.hpp:112-117 publish() (release): on a
+ *                                          release (claims.hpp), every quarter ring in
+ *                                          drain() (consumer.hpp:61), or later in a batch
+ *   h == 0: head = r, then wait            consumer.hpp:35 try_claim() finding nothing,
+ *                                          consumer.hpp:53 drain() on its way out
  *
  * Memory model: SPIN explores interleavings under sequential consistency. The
  * C++ code uses acquire/release and relaxed atomics; that each of them is
