@@ -297,6 +297,7 @@ class receiver {
     // If push_back throws, the values appended so far stay received and the
     // one being appended stays in the channel.
     template <class Container>
+    requires requires(Container& c, T&& v) { c.push_back(std::move(v)); }
     std::size_t recv_many(Container& out, std::size_t limit) {
         if (!state_ || limit == 0) return 0;
         if (wait_next(clock::time_point::max()) != queue::pop_status::value) return 0;
