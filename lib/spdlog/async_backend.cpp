@@ -153,6 +153,10 @@ void async_backend::dispatch(std::span<const std::byte> bytes) noexcept {
             return;
         }
         case record::kind::flush:
+            // Drops counted before the flush() call are visible here (the
+            // count precedes the flush record's release-commit): their warning
+            // line is part of what flush() promises is written.
+            report_drops();
             owner_.backend_flush();
             // Release pairs with the acquire load in flush(): the sinks'
             // flushes happen-before the waiting caller returns.

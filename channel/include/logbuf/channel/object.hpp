@@ -248,7 +248,7 @@ class receiver {
     }
 
     // As recv(), but gives up after `timeout` with errc::timeout. A zero or
-    // negative timeout looks (and spins a few microseconds) once.
+    // negative timeout looks once, without spinning.
     template <class Rep, class Period>
     [[nodiscard]] recv_result<T> recv_for(std::chrono::duration<Rep, Period> timeout) noexcept(
         nothrow_take) {
