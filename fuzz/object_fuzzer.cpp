@@ -50,7 +50,6 @@ namespace object = logbuf::channel::object;
 using logbuf::queue::pop_status;
 
 bool trace_enabled = false;
-bool known_bugs = false;  // LOGBUF_FUZZ_KNOWN_BUGS: also exercise known, reported issues
 
 void trace(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void trace(const char* format, ...) {
@@ -473,13 +472,9 @@ class channel_harness {
         std::vector<value> many;
         const std::uint8_t reserve = in.byte() % 3;
         const std::size_t limit = 1 + in.byte() % 40;
-        // Known issue (docs/reliability.md): when push_back reallocates and
-        // relocating the old elements throws, std::vector has already moved
-        // the new element out of the channel and destroys it, so "the one
-        // being appended stays in the channel" does not hold. Until that is
-        // settled, a failing recv_many gets room for every value unless
-        // LOGBUF_FUZZ_KNOWN_BUGS is set.
-        many.reserve(nth != 0 && !known_bugs ? limit : reserve);
+        // Little room on purpose: recv_many must grow the vector before it
+        // takes a value, so a throw while relocating loses nothing.
+        many.reserve(reserve);
         // One call into the library; its result is a prvalue, so no copy or
         // move of ours runs while the failure is armed.
         const auto call = [&]() -> object::recv_result<value> {
@@ -619,7 +614,6 @@ class channel_harness {
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
     trace_enabled = std::getenv("LOGBUF_FUZZ_TRACE") != nullptr;
-    known_bugs = std::getenv("LOGBUF_FUZZ_KNOWN_BUGS") != nullptr;
     return 0;
 }
 

@@ -231,16 +231,13 @@ struct fragile {
     }
 };
 
-// KNOWN ISSUE, reported to the lead (docs/reliability.md), disabled until it
-// is settled: object.hpp promises that if push_back throws inside
-// recv_many(), "the one being appended stays in the channel". With
-// std::vector and a T whose move constructor is not noexcept, push_back that
-// reallocates first moves the new element out of the channel's slot, then
-// copies the old elements; if a copy throws it destroys the new element and
-// rethrows. The value is gone and the slot holds a moved-from shell that the
-// next receive hands out. Found by fuzz/object_fuzzer.cpp
-// (LOGBUF_FUZZ_KNOWN_BUGS=1). Run with --gtest_also_run_disabled_tests.
-TEST_F(ObjectFaults, DISABLED_RecvManyKeepsTheValueWhenPushBackThrowsWhileReallocating) {
+// object.hpp promises that if appending throws inside recv_many(), "the one
+// being appended stays in the channel". With std::vector and a T whose move
+// constructor is not noexcept, a push_back that reallocates first moves the
+// new element out of the slot, then copies the old elements; a throwing copy
+// destroys the new element. Found by fuzz/object_fuzzer.cpp; fixed by growing
+// the container before the value is taken.
+TEST_F(ObjectFaults, RecvManyKeepsTheValueWhenPushBackThrowsWhileReallocating) {
     ledger::get().reset();
     {
         auto [tx, rx] = object::make_unbounded<fragile>();

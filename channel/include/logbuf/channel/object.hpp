@@ -294,8 +294,10 @@ class receiver {
     // Waits like recv() for the first value, then appends it and every value
     // already available, up to `limit` in all, to `out` (out.push_back(T&&)).
     // Returns how many were appended: 0 means disconnected (or limit == 0).
-    // If push_back throws, the values appended so far stay received and the
-    // one being appended stays in the channel.
+    // If appending throws (allocation, or T's move), the values appended so
+    // far stay received and the one being appended stays in the channel, as
+    // T's move left it. (Containers with reserve() are grown before the value
+    // is taken, so a reallocation cannot consume it.)
     template <class Container>
     requires requires(Container& c, T&& v) { c.push_back(std::move(v)); }
     std::size_t recv_many(Container& out, std::size_t limit) {
@@ -306,7 +308,15 @@ class receiver {
             std::size_t taken = 0;
             ~permits_back() { s.return_permits(taken); }
         } taken{*state_};
-        const auto append = [&out](T&& value) { out.push_back(std::move(value)); };
+        const auto append = [&out](T&& value) {
+            // Grow before the value leaves its slot: a reallocating push_back
+            // may move the value out and then throw copying the old elements,
+            // destroying it. After this, only T's own move can throw.
+            if constexpr (requires { out.reserve(out.capacity()); }) {
+                if (out.size() == out.capacity()) out.reserve(out.size() < 8 ? 8 : 2 * out.size());
+            }
+            out.push_back(std::move(value));
+        };
         while (taken.taken < limit && state_->list.try_pop_with(append) == queue::pop_status::value)
             ++taken.taken;
         return taken.taken;
