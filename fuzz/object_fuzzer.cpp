@@ -32,6 +32,8 @@
 
 #include <array>
 #include <chrono>
+#include "fuzz_support.hpp"
+
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -49,25 +51,15 @@ using logbuf::errc;
 namespace object = logbuf::channel::object;
 using logbuf::queue::pop_status;
 
-bool trace_enabled = false;
-
-void trace(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void trace(const char* format, ...) {
-    if (!trace_enabled) return;
-    va_list args;
-    va_start(args, format);
-    std::vfprintf(stderr, format, args);
-    va_end(args);
-}
+using fuzz_support::input;
+using fuzz_support::trace;
 
 [[noreturn]] void fail(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char* format, ...) {
-    std::fprintf(stderr, "object_fuzzer: MISMATCH: ");
     va_list args;
     va_start(args, format);
-    std::vfprintf(stderr, format, args);
+    fuzz_support::print_mismatch("object_fuzzer", format, args);
     va_end(args);
-    std::fprintf(stderr, "\n");
     std::abort();
 }
 
@@ -140,23 +132,6 @@ class armed_failure {
     void disarm() { lives.countdown = 0; }
     armed_failure(const armed_failure&) = delete;
     armed_failure& operator=(const armed_failure&) = delete;
-};
-
-// ---- input ----------------------------------------------------------------
-
-class input {
-  public:
-    input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-    [[nodiscard]] bool done() const { return size_ == 0; }
-    std::uint8_t byte() {
-        if (size_ == 0) return 0;
-        --size_;
-        return *data_++;
-    }
-
-  private:
-    const std::uint8_t* data_;
-    std::size_t size_;
 };
 
 // ---- what the test holds ------------------------------------------------------
@@ -613,7 +588,7 @@ class channel_harness {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-    trace_enabled = std::getenv("LOGBUF_FUZZ_TRACE") != nullptr;
+    fuzz_support::read_environment();
     return 0;
 }
 

@@ -50,6 +50,8 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include "fuzz_support.hpp"
+
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -70,39 +72,8 @@ namespace q = logbuf::queue;
 namespace d = logbuf::queue::details;
 using logbuf::errc;
 
-bool trace_enabled = false;
-
-void trace(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void trace(const char* format, ...) {
-    if (!trace_enabled) return;
-    va_list args;
-    va_start(args, format);
-    std::vfprintf(stderr, format, args);
-    va_end(args);
-}
-
-// ---- input ----------------------------------------------------------------
-
-// Reads the fuzzer's bytes; past the end it yields zeros, so every input is a
-// complete program.
-class input {
-  public:
-    input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-    [[nodiscard]] bool done() const { return size_ == 0; }
-    std::uint8_t byte() {
-        if (size_ == 0) return 0;
-        --size_;
-        return *data_++;
-    }
-    std::uint16_t word() {
-        const auto hi = byte();
-        return static_cast<std::uint16_t>(hi << 8 | byte());
-    }
-
-  private:
-    const std::uint8_t* data_;
-    std::size_t size_;
-};
+using fuzz_support::input;
+using fuzz_support::trace;
 
 // ---- the model -----------------------------------------------------------
 
@@ -267,12 +238,10 @@ class harness {
 
     void check(bool ok, const char* format, ...) const __attribute__((format(printf, 3, 4))) {
         if (ok) return;
-        std::fprintf(stderr, "ring_fuzzer: MISMATCH: ");
         va_list args;
         va_start(args, format);
-        std::vfprintf(stderr, format, args);
+        fuzz_support::print_mismatch("ring_fuzzer", format, args);
         va_end(args);
-        std::fprintf(stderr, "\n");
         fail_report();
         std::abort();
     }
@@ -787,7 +756,7 @@ constexpr std::array<std::size_t, 8> capacities = {16, 17, 24, 32, 48, 64, 200, 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-    trace_enabled = std::getenv("LOGBUF_FUZZ_TRACE") != nullptr;
+    fuzz_support::read_environment();
     // make() refuses capacities below 16 with invalid_argument, never UB.
     for (std::size_t bad : {std::size_t{0}, std::size_t{1}, std::size_t{15}}) {
         bool threw = false;
