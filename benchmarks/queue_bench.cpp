@@ -188,13 +188,13 @@ run_result run_boost_byte_ring(const config& cfg, const input& in) {
         [&](const run_length& total) {
             std::uint64_t next = 0, bad = 0;
             for (;;) {
-                std::uint32_t len;
-                if (q->pop(reinterpret_cast<char*>(&len), 4) != 4) {
-                    // Nothing (a 4-byte prefix is pushed whole, never in part).
+                if (q->read_available() < 4) {  // a prefix is pushed whole, never in part
                     if (total.done(next)) break;
                     idle(cfg);
                     continue;
                 }
+                std::uint32_t len;
+                q->pop(reinterpret_cast<char*>(&len), 4);
                 // The producer pushes the rest right after the prefix.
                 for (std::size_t got = 0; got < len;) {
                     const std::size_t n = q->pop(local.data() + got, len - got);
