@@ -93,7 +93,7 @@ class read_claim {
     // marks itself as having a claim out until release().
     read_claim(details::ring* ring, std::size_t len) noexcept
         : ring_(ring), data_(ring->read_payload()), size_(len) {
-        ring_->claim_outstanding() = true;
+        ring_->set_claim_outstanding(true);
     }
 
     read_claim(read_claim&& other) noexcept
@@ -128,7 +128,7 @@ class read_claim {
         if (!ring_) return;
         ring_->consume(size_);
         ring_->publish();
-        ring_->claim_outstanding() = false;
+        ring_->set_claim_outstanding(false);
         ring_ = nullptr;
         data_ = nullptr;
     }

@@ -62,11 +62,15 @@ struct shared_tail {
     }
 };
 
+// Everything but the common case: wrap padding, a stale cached head, a full
+// ring, a lost compare-exchange, bad lengths. Out of line so that the fast
+// path below stays a handful of instructions in the caller.
 template <class Tail>
-[[nodiscard]] write_claim claim_space(ring& r, Tail tail, std::uint64_t& cached_head,
-                                      std::size_t len) noexcept {
+[[nodiscard, gnu::noinline]] write_claim claim_space_slow(ring& r, Tail tail,
+                                                          std::uint64_t& cached_head,
+                                                          std::size_t len) noexcept {
     // One compare catches both len == 0 (wraps to SIZE_MAX) and len too large.
-    if (len - 1 >= r.max_payload()) [[unlikely]]
+    if (len - 1 >= r.max_payload())
         return write_claim(len == 0 ? errc::zero_length : errc::too_large);
 
     const std::uint64_t need = record_size(len);
@@ -76,7 +80,7 @@ template <class Tail>
         const std::uint64_t padding = need <= to_end ? 0 : to_end;
         std::uint64_t take = padding + need;
         bool record_too = true;
-        if (!r.has_room(cached_head, position, take)) [[unlikely]] {
+        if (!r.has_room(cached_head, position, take)) {
             if (padding == 0 || !r.has_room(cached_head, position, padding))
                 return write_claim(errc::full);
             take = padding;  // the wrap rule: padding now, record at offset 0 next round
@@ -90,6 +94,24 @@ template <class Tail>
         if (record_too) return write_claim(r.at(position + padding), len);
         position += padding;
     }
+}
+
+// The claim both producers inline: a valid length, a record that fits before
+// the end of the buffer, room by the cached head, and (MPSC) an uncontended
+// compare-exchange. Anything else goes to claim_space_slow, which starts over.
+template <class Tail>
+[[nodiscard, gnu::always_inline]] inline write_claim claim_space(ring& r, Tail tail,
+                                                                 std::uint64_t& cached_head,
+                                                                 std::size_t len) noexcept {
+    std::uint64_t position = tail.load();
+    const std::uint64_t need = record_size(len);  // meaningless when len is bad: checked first
+    if (len - 1 < r.max_payload() && need <= r.bytes_to_end(position) &&
+        position + need <= cached_head + r.capacity()) [[likely]] {
+        const std::uint64_t start = position;
+        if (tail.try_advance(position, start + need)) [[likely]]
+            return write_claim(r.at(start), len);
+    }
+    return claim_space_slow(r, tail, cached_head, len);
 }
 
 }  // namespace logbuf::queue::details

@@ -117,8 +117,15 @@ class ring {
         head_.store(read_position_, std::memory_order_release);
     }
 
-    // Set while a read_claim is out: the consumer hands out one at a time.
-    [[nodiscard]] bool& claim_outstanding() noexcept { return claim_outstanding_; }
+    // Debug builds track whether a read_claim is out (the consumer hands out
+    // one at a time) to assert on misuse; release builds skip the writes. The
+    // member exists in both so that the layout does not depend on NDEBUG.
+    [[nodiscard]] bool claim_outstanding() const noexcept { return claim_outstanding_; }
+    void set_claim_outstanding([[maybe_unused]] bool out) noexcept {
+#ifndef NDEBUG
+        claim_outstanding_ = out;
+#endif
+    }
 
   private:
     static std::size_t checked_capacity(std::size_t requested) {
