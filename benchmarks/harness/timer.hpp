@@ -133,7 +133,8 @@ inline double measure_granularity(int samples = 100000) {
 // hypervisor make this an estimate. 0 where we have no way to tell.
 inline double estimate_core_ghz(double ticks_per_ns) {
 #if defined(__x86_64__)
-    constexpr std::uint64_t iterations = 20000;  // ~0.6 ms a round: short enough to fit a time slice
+    constexpr std::uint64_t iterations =
+        20000;  // ~0.6 ms a round: short enough to fit a time slice
     constexpr std::uint64_t adds_per_iteration = 100;
     std::vector<double> rates;
     for (int round = 0; round < 15; ++round) {
