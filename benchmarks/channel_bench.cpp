@@ -81,7 +81,7 @@ namespace qmpsc = logbuf::queue::mpsc;
 namespace cspsc = logbuf::channel::spsc;
 namespace cmpsc = logbuf::channel::mpsc;
 using logbuf::channel::fence_mode;
-using byte_ring = boost::lockfree::spsc_queue<char>;
+using input = bench::workload;  // harness/peers.hpp: the same records as queue_bench
 using clock_type = std::chrono::steady_clock;
 
 const char* mode_name(fence_mode m) {
@@ -89,7 +89,7 @@ const char* mode_name(fence_mode m) {
 }
 
 // ---------------------------------------------------------------------------
-// Configuration and the shared input (as in queue_bench)
+// Configuration
 
 struct config {
     std::size_t ring_bytes = 2 << 20;
@@ -106,41 +106,9 @@ struct config {
     bench::cpu_pair cpus;
 };
 
-// Payload bytes are taken from a 64 KiB window of random bytes (in L2 for
-// every contender); record i starts at a different 8-byte-aligned offset.
-constexpr std::size_t source_window = 64 * 1024;
-
-struct input {
-    bench::record_sequence sizes;
-    std::vector<std::byte> source;
-
-    explicit input(const config& c)
-        : sizes(1 << 16, c.min_len, c.max_len, c.seed),
-          source(bench::random_bytes(source_window + c.max_len, c.seed ^ 0x5eed)) {}
-
-    [[nodiscard]] const std::byte* payload(std::uint64_t i) const noexcept {
-        return source.data() + ((i * 8) & (source_window - 1));
-    }
-};
-
-inline std::uint64_t read_stamp(const void* p) noexcept {
-    std::uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// Record `i` intact: its stamp, its length and its last payload byte.
-inline bool record_ok(const input& in, std::uint64_t i, const std::byte* data,
-                      std::size_t len) noexcept {
-    return read_stamp(data) == i && len == in.sizes.size(i) &&
-           (len == 8 || data[len - 1] == in.payload(i)[len - 1]);
-}
-
-// Writes record i (stamp, then the payload from the source window) to `d`.
-inline void write_record(const input& in, std::uint64_t i, std::byte* d,
-                         std::uint32_t len) noexcept {
-    std::memcpy(d, &i, 8);
-    std::memcpy(d + 8, in.payload(i) + 8, len - 8);
+// The Boost contenders' (harness/peers.hpp) view of the configuration.
+bench::peer_setup peer_setup_of(const config& c) {
+    return {c.cpus, c.seconds, c.ring_bytes, c.max_len, c.boost_queue_nodes, 1};
 }
 
 // "a - b" per repetition (a's i-th sample minus b's i-th), summarised.
@@ -738,7 +706,7 @@ run_result run_channel(Make make, fence_mode mode, bool drain, const config& cfg
                 const std::uint32_t len = in.sizes.size(i);
                 auto claim = tx.send(len);
                 if (!claim) std::abort();  // the receiver is alive: a bug
-                write_record(in, i, claim.data(), len);
+                in.write_record(i, claim.data(), len);
                 claim.commit();
                 tx.notify();
             });
@@ -746,7 +714,7 @@ run_result run_channel(Make make, fence_mode mode, bool drain, const config& cfg
         [&] {
             std::uint64_t next = 0, bad = 0;
             const auto check = [&](std::span<const std::byte> r) {
-                bad += !record_ok(in, next, r.data(), r.size());
+                bad += !in.record_ok(next, r.data(), r.size());
                 ++next;
             };
             while (auto r = rx.recv()) {
@@ -779,115 +747,19 @@ run_result run_queue_spsc(const config& cfg, const input& in) {
                 bench::cpu_relax();
                 claim = tx.try_claim(len);
             }
-            write_record(in, i, claim.data(), len);
+            in.write_record(i, claim.data(), len);
             claim.commit();
         },
         [&](const run_length& total) {
             std::uint64_t next = 0, bad = 0;
             for (;;) {
                 const std::size_t got = rx.drain([&](std::span<const std::byte> r) {
-                    bad += !record_ok(in, next, r.data(), r.size());
+                    bad += !in.record_ok(next, r.data(), r.size());
                     ++next;
                 });
                 if (got != 0) continue;
                 if (total.done(next)) break;
                 bench::cpu_relax();
-            }
-            return consumed{next, bad};
-        });
-}
-
-// queue_bench's Boost byte ring contender (its code, repeated: the peers are
-// not in the harness). A 12-byte prefix (u32 length, u64 stamp) and the rest
-// of the payload, two bulk pushes after one write_available() check; the
-// consumer bulk-pops into a local buffer and parses records out of it.
-run_result run_boost_byte_ring(const config& cfg, const input& in) {
-    auto q = std::make_unique<byte_ring>(cfg.ring_bytes);
-    {  // touch every page once, as logbuf's make() does
-        std::vector<char> chunk(4096, 'x');
-        for (std::size_t done = 0; done <= cfg.ring_bytes; done += chunk.size()) {
-            q->push(chunk.data(), chunk.size());
-            q->pop(chunk.data(), chunk.size());
-        }
-    }
-    constexpr std::size_t prefix_bytes = 12;
-    constexpr std::size_t local_bytes = 64 * 1024;
-    constexpr std::size_t pop_bytes = 32 * 1024;
-    std::vector<char> local(local_bytes);
-    return bench::run_throughput_pair(
-        cfg.cpus, cfg.seconds, in.sizes,
-        [&](std::uint64_t i) {
-            const std::uint32_t len = in.sizes.size(i);
-            while (q->write_available() < 4 + std::size_t{len})
-                bench::cpu_relax();
-            char prefix[prefix_bytes];
-            std::memcpy(prefix, &len, 4);
-            std::memcpy(prefix + 4, &i, 8);
-            q->push(prefix, prefix_bytes);
-            q->push(reinterpret_cast<const char*>(in.payload(i)) + 8, len - 8);
-        },
-        [&](const run_length& total) {
-            std::uint64_t next = 0, bad = 0;
-            std::size_t have = 0;  // unparsed bytes at the front of `local`
-            for (;;) {
-                const std::size_t got =
-                    q->pop(local.data() + have, std::min(pop_bytes, local_bytes - have));
-                if (got == 0) {
-                    if (have == 0 && total.done(next)) break;
-                    bench::cpu_relax();
-                    continue;
-                }
-                have += got;
-                std::size_t at = 0;
-                while (have - at >= 4) {
-                    std::uint32_t len;
-                    std::memcpy(&len, local.data() + at, 4);
-                    if (have - at < 4 + std::size_t{len}) break;  // the rest is not popped yet
-                    const auto* rec = reinterpret_cast<const std::byte*>(local.data() + at + 4);
-                    bad += !record_ok(in, next, rec, len);
-                    ++next;
-                    at += 4 + std::size_t{len};
-                }
-                std::memmove(local.data(), local.data() + at, have - at);
-                have -= at;
-            }
-            return consumed{next, bad};
-        });
-}
-
-// queue_bench's boost::lockfree::queue contender: one malloc'ed record per
-// message, its pointer through the queue (preallocated nodes, bounded_push),
-// free() on the consumer.
-struct heap_record {
-    std::uint64_t len;  // the payload follows, 8-byte aligned
-    [[nodiscard]] std::byte* payload() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
-};
-
-run_result run_boost_pointer_queue(const config& cfg, const input& in) {
-    boost::lockfree::queue<heap_record*> q(cfg.boost_queue_nodes);
-    return bench::run_throughput_pair(
-        cfg.cpus, cfg.seconds, in.sizes,
-        [&](std::uint64_t i) {
-            const std::uint32_t len = in.sizes.size(i);
-            auto* r = static_cast<heap_record*>(std::malloc(sizeof(heap_record) + len));
-            if (r == nullptr) std::abort();
-            r->len = len;
-            write_record(in, i, r->payload(), len);
-            while (!q.bounded_push(r))
-                bench::cpu_relax();
-        },
-        [&](const run_length& total) {
-            std::uint64_t next = 0, bad = 0;
-            heap_record* r = nullptr;
-            for (;;) {
-                if (!q.pop(r)) {
-                    if (total.done(next)) break;
-                    bench::cpu_relax();
-                    continue;
-                }
-                bad += !record_ok(in, next, r->payload(), r->len);
-                ++next;
-                std::free(r);
             }
             return consumed{next, bad};
         });
@@ -939,12 +811,12 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         {row_boost_ring,
          [&](const config& c, std::uint64_t& p) {
              p = 0;
-             return run_boost_byte_ring(c, in);
+             return bench::run_boost_byte_ring(peer_setup_of(c), in);
          }},
         {row_boost_queue,
          [&](const config& c, std::uint64_t& p) {
              p = 0;
-             return run_boost_pointer_queue(c, in);
+             return bench::run_boost_pointer_queue(peer_setup_of(c), in);
          }},
     };
     config warm = cfg;  // a short warm-up run each (page tables, caches, malloc), discarded
@@ -1068,7 +940,8 @@ int run(int argc, char** argv) {
     bench::results res;
     if (only.empty() || only == "micro") micro_section(cfg, res);
     if (only.empty() || only == "wake") wake_section(cfg, res);
-    if (only.empty() || only == "throughput") throughput_section(cfg, input(cfg), res);
+    if (only.empty() || only == "throughput")
+        throughput_section(cfg, input(cfg.seed, cfg.min_len, cfg.max_len), res);
     if (only.empty() || only == "micro") targets_section(res);
     std::printf("\nload at end: %.0f%% of CPU time busy in the last 0.5 s; load average %s\n",
                 bench::cpu_busy_percent(), bench::load_average().c_str());

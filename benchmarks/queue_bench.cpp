@@ -54,6 +54,7 @@ namespace {
 namespace spsc = logbuf::queue::spsc;
 namespace mpsc = logbuf::queue::mpsc;
 using byte_ring = boost::lockfree::spsc_queue<char>;
+using input = bench::workload;
 
 // ---------------------------------------------------------------------------
 // Configuration and the shared input
@@ -72,37 +73,9 @@ struct config {
     bench::cpu_pair cpus;
 };
 
-// Payload bytes are taken from a 64 KiB window of random bytes (in L2 for
-// every contender); record i starts at a different 8-byte-aligned offset.
-constexpr std::size_t source_window = 64 * 1024;
-
-struct input {
-    bench::record_sequence sizes;
-    std::vector<std::byte> source;
-
-    input(const config& c)
-        : sizes(1 << 16, c.min_len, c.max_len, c.seed),
-          source(bench::random_bytes(source_window + c.max_len, c.seed ^ 0x5eed)) {}
-
-    [[nodiscard]] const std::byte* payload(std::uint64_t i) const noexcept {
-        return source.data() + ((i * 8) & (source_window - 1));
-    }
-};
-
-// The stamp every record carries in its first 8 bytes.
-inline std::uint64_t read_stamp(const void* p) noexcept {
-    std::uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// What the consumer checks on record `i`: its stamp, its length and its last
-// payload byte (so the record's last cache line is read too; the first 8
-// bytes are the stamp). True when intact.
-inline bool record_ok(const input& in, std::uint64_t i, const std::byte* data,
-                      std::size_t len) noexcept {
-    return read_stamp(data) == i && len == in.sizes.size(i) &&
-           (len == 8 || data[len - 1] == in.payload(i)[len - 1]);
+// The Boost contenders' (harness/peers.hpp) view of the configuration.
+bench::peer_setup peer_setup_of(const config& c) {
+    return {c.cpus, c.seconds, c.ring_bytes, c.max_len, c.boost_queue_nodes, c.idle_pauses};
 }
 
 // ---------------------------------------------------------------------------
@@ -142,107 +115,12 @@ run_result run_logbuf(Make make, const config& cfg, const input& in) {
             std::uint64_t next = 0, bad = 0;
             for (;;) {
                 const std::size_t got = rx.drain([&](std::span<const std::byte> r) {
-                    bad += !record_ok(in, next, r.data(), r.size());
+                    bad += !in.record_ok(next, r.data(), r.size());
                     ++next;
                 });
                 if (got != 0) continue;
                 if (total.done(next)) break;
                 idle(cfg);
-            }
-            return consumed{next, bad};
-        });
-}
-
-// Boost's byte ring has no in-place claim: a record is written as a 12-byte
-// prefix (u32 length, u64 stamp) and the rest of the payload, two bulk pushes
-// after one write_available() check, and read back as a 4-byte pop of the
-// length and a bulk pop of the record into a local buffer. Of the ways we
-// tried this was the fastest here (one bulk pop of everything available,
-// parsed afterwards: ~25% slower; staging prefix + payload for one push:
-// ~3x slower).
-run_result run_boost_byte_ring(const config& cfg, const input& in) {
-    auto q = std::make_unique<byte_ring>(cfg.ring_bytes);
-    // Touch every page once, as logbuf's make() does with its memset, so the
-    // first lap takes no page faults.
-    {
-        std::vector<char> chunk(4096, 'x');
-        for (std::size_t done = 0; done <= cfg.ring_bytes; done += chunk.size()) {
-            q->push(chunk.data(), chunk.size());
-            q->pop(chunk.data(), chunk.size());
-        }
-    }
-    constexpr std::size_t prefix_bytes = 12;
-    std::vector<char> local(cfg.max_len);
-    return bench::run_throughput_pair(
-        cfg.cpus, cfg.seconds, in.sizes,
-        [&](std::uint64_t i) {
-            const std::uint32_t len = in.sizes.size(i);
-            while (q->write_available() < 4 + std::size_t{len})
-                bench::cpu_relax();
-            char prefix[prefix_bytes];
-            std::memcpy(prefix, &len, 4);
-            std::memcpy(prefix + 4, &i, 8);
-            q->push(prefix, prefix_bytes);
-            q->push(reinterpret_cast<const char*>(in.payload(i)) + 8, len - 8);
-        },
-        [&](const run_length& total) {
-            std::uint64_t next = 0, bad = 0;
-            for (;;) {
-                if (q->read_available() < 4) {  // a prefix is pushed whole, never in part
-                    if (total.done(next)) break;
-                    idle(cfg);
-                    continue;
-                }
-                std::uint32_t len;
-                q->pop(reinterpret_cast<char*>(&len), 4);
-                // The producer pushes the rest right after the prefix.
-                for (std::size_t got = 0; got < len;) {
-                    const std::size_t n = q->pop(local.data() + got, len - got);
-                    if (n == 0) bench::cpu_relax();
-                    got += n;
-                }
-                bad += !record_ok(in, next, reinterpret_cast<const std::byte*>(local.data()), len);
-                ++next;
-            }
-            return consumed{next, bad};
-        });
-}
-
-// What Boost users do for variable-length messages on boost::lockfree::queue:
-// one malloc'ed record per message, the pointer through the queue, free() on
-// the consumer. The queue's nodes are preallocated; bounded_push never
-// allocates and fails when they are all in flight.
-struct heap_record {
-    std::uint64_t len;  // the payload follows, 8-byte aligned
-    [[nodiscard]] std::byte* payload() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
-};
-
-run_result run_boost_pointer_queue(const config& cfg, const input& in) {
-    boost::lockfree::queue<heap_record*> q(cfg.boost_queue_nodes);
-    return bench::run_throughput_pair(
-        cfg.cpus, cfg.seconds, in.sizes,
-        [&](std::uint64_t i) {
-            const std::uint32_t len = in.sizes.size(i);
-            auto* r = static_cast<heap_record*>(std::malloc(sizeof(heap_record) + len));
-            if (r == nullptr) std::abort();
-            r->len = len;
-            std::memcpy(r->payload(), &i, 8);
-            std::memcpy(r->payload() + 8, in.payload(i) + 8, len - 8);
-            while (!q.bounded_push(r))
-                bench::cpu_relax();
-        },
-        [&](const run_length& total) {
-            std::uint64_t next = 0, bad = 0;
-            heap_record* r = nullptr;
-            for (;;) {
-                if (!q.pop(r)) {
-                    if (total.done(next)) break;
-                    idle(cfg);
-                    continue;
-                }
-                bad += !record_ok(in, next, r->payload(), r->len);
-                ++next;
-                std::free(r);
             }
             return consumed{next, bad};
         });
@@ -300,7 +178,7 @@ template <class Producer>
     auto r = rx.try_claim();
     if (!r) [[unlikely]]
         return false;
-    std::uint64_t stamp = read_stamp(r.data());
+    std::uint64_t stamp = bench::workload::read_stamp(r.data());
     bench::do_not_optimize(stamp);
     return true;
 }
@@ -527,8 +405,10 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
     const std::vector<throughput_contender> contenders = {
         {row_spsc, [&](const config& c) { return run_logbuf(spsc::make, c, in); }},
         {row_mpsc, [&](const config& c) { return run_logbuf(mpsc::make, c, in); }},
-        {row_boost_ring, [&](const config& c) { return run_boost_byte_ring(c, in); }},
-        {row_boost_queue, [&](const config& c) { return run_boost_pointer_queue(c, in); }},
+        {row_boost_ring,
+         [&](const config& c) { return bench::run_boost_byte_ring(peer_setup_of(c), in); }},
+        {row_boost_queue,
+         [&](const config& c) { return bench::run_boost_pointer_queue(peer_setup_of(c), in); }},
         {row_memcpy, [&](const config& c) { return run_memcpy(c, in); }},
     };
     // A short warm-up run each (page tables, caches, malloc arenas), discarded.
@@ -764,7 +644,7 @@ int run(int argc, char** argv) {
 
     std::printf("logbuf queue_bench\n");
     bench::print_machine(std::cout);
-    const input in(cfg);
+    const input in(cfg.seed, cfg.min_len, cfg.max_len);
     bench::results res;
     if (only.empty() || only == "throughput") throughput_section(cfg, in, res);
     if (only.empty() || only == "micro") micro_section(cfg, res);

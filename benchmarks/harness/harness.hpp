@@ -10,6 +10,7 @@
 //   options.hpp       --name=value options
 //   latency.hpp       per-operation cost: batch-amortised and per-op histogram
 //   throughput.hpp    run_throughput_pair: timed producer/consumer runs, GB/s and Mrec/s
+//   peers.hpp         workload (record sizes + payloads), the Boost.Lockfree contenders
 #pragma once
 
 #include <harness/affinity.hpp>
@@ -18,6 +19,7 @@
 #include <harness/machine.hpp>
 #include <harness/optimize.hpp>
 #include <harness/options.hpp>
+#include <harness/peers.hpp>
 #include <harness/record_sizes.hpp>
 #include <harness/reporter.hpp>
 #include <harness/throughput.hpp>
