@@ -392,6 +392,7 @@ class block_list {
                 if ((bits & details::slot_bit(offset)) == 0 || b->is_abandoned(offset)) continue;
                 b->value_at(offset)->~T();
             }
+            // Acquire pairs with the release that linked the next block.
             b = b->next.load(std::memory_order_acquire);
         }
     }
