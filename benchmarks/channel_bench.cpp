@@ -436,8 +436,7 @@ void micro_section(const config& cfg, bench::results& res) {
     diff_line("mpsc: channel [f] - queue", op_c_mpsc_f, op_q_mpsc);
     std::printf("ratios (amortised ticks/op, paired per repetition): median [min-max]\n");
     const auto ratio_line = [&](const char* what, const char* a, const char* b) {
-        const bench::stats s = res.ratio(a, b, "ticks/op");
-        std::printf("  %-50s %7.3f [%.3f-%.3f]\n", what, s.median, s.min, s.max);
+        bench::print_ratio(std::cout, res, what, a, b, "ticks/op");
     };
     ratio_line("spsc: channel [mb] / queue", op_c_spsc_mb, op_q_spsc);
     ratio_line("spsc: channel [f] / queue", op_c_spsc_f, op_q_spsc);
@@ -853,8 +852,7 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
     std::printf("receiver check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
     std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");
     const auto ratio_line = [&](const char* what, const char* a, const char* b) {
-        const bench::stats s = res.ratio(a, b, "GB/s");
-        std::printf("  %-50s %7.3f [%.3f-%.3f]\n", what, s.median, s.min, s.max);
+        bench::print_ratio(std::cout, res, what, a, b, "GB/s");
     };
     ratio_line("channel spsc recv() / boost byte ring", row_c_spsc, row_boost_ring);
     ratio_line("channel spsc recv()+drain() / boost byte ring", row_c_spsc_d, row_boost_ring);
@@ -951,10 +949,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "channel_bench: %s\n", e.what());
-        return 2;
-    }
+    return bench::guarded_main("channel_bench", argc, argv, run);
 }

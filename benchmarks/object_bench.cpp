@@ -489,10 +489,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "object_bench: %s\n", e.what());
-        return 2;
-    }
+    return bench::guarded_main("object_bench", argc, argv, run);
 }

@@ -437,8 +437,7 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
 
     std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");
     const auto ratio_line = [&](const char* what, const char* a, const char* b) {
-        const bench::stats s = res.ratio(a, b, "GB/s");
-        std::printf("  %-44s %7.3f [%.3f-%.3f]\n", what, s.median, s.min, s.max);
+        bench::print_ratio(std::cout, res, what, a, b, "GB/s");
     };
     ratio_line("spsc / boost byte ring", row_spsc, row_boost_ring);
     ratio_line("spsc / memcpy", row_spsc, row_memcpy);
@@ -561,8 +560,7 @@ void micro_section(const config& cfg, bench::results& res) {
                 failures ? "  <-- BROKEN" : "");
     std::printf("ratios (amortised ticks/op, paired per repetition): median [min-max]\n");
     const auto ratio_line = [&](const char* what, const char* a, const char* b) {
-        const bench::stats s = res.ratio(a, b, "ticks/op");
-        std::printf("  %-44s %7.3f [%.3f-%.3f]\n", what, s.median, s.min, s.max);
+        bench::print_ratio(std::cout, res, what, a, b, "ticks/op");
     };
     ratio_line("spsc produce / boost push", op_spsc_produce, op_boost_push);
     ratio_line("mpsc produce / boost push", op_mpsc_produce, op_boost_push);
@@ -657,10 +655,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "queue_bench: %s\n", e.what());
-        return 2;
-    }
+    return bench::guarded_main("queue_bench", argc, argv, run);
 }

@@ -6,6 +6,7 @@
 //   reporter.hpp      results, run_alternating, ratios, print_table, print_target
 //   record_sizes.hpp  record_sequence (seeded sizes), random_bytes
 //   machine.hpp       print_machine
+//   main.hpp          guarded_main: main() that reports exceptions
 //   optimize.hpp      do_not_optimize, clobber_memory, cpu_relax
 //   options.hpp       --name=value options
 //   latency.hpp       per-operation cost: batch-amortised and per-op histogram
@@ -17,6 +18,7 @@
 #include <harness/histogram.hpp>
 #include <harness/latency.hpp>
 #include <harness/machine.hpp>
+#include <harness/main.hpp>
 #include <harness/optimize.hpp>
 #include <harness/options.hpp>
 #include <harness/peers.hpp>
