@@ -31,20 +31,9 @@ using reliability::decode;
 using reliability::fill;
 using reliability::live_allocations;
 
-// Yields `n` times: lets the other thread get from "about to wait" to
-// spinning (small n), yielding or parked in the kernel (large n).
-void pause_for(int n) {
-    for (int i = 0; i < n; ++i)
-        std::this_thread::yield();
-}
-constexpr std::array<int, 3> pauses = {0, 20, 2000};
-
-// Waits until `flag` is set by the other thread (bounded only by that
-// thread's progress, which the test controls).
-void await(const std::atomic<bool>& flag) {
-    while (!flag.load(std::memory_order_acquire))
-        std::this_thread::yield();
-}
+using reliability::await;
+using reliability::pause_for;
+using reliability::pauses;
 
 template <class Sender>
 void send_record(Sender& tx, std::uint32_t source, std::uint64_t seq) {

@@ -26,16 +26,9 @@ using reliability::ledger;
 using reliability::live_allocations;
 namespace object = logbuf::channel::object;
 
-void pause_for(int n) {
-    for (int i = 0; i < n; ++i)
-        std::this_thread::yield();
-}
-constexpr std::array<int, 3> pauses = {0, 20, 2000};
-
-void await(const std::atomic<bool>& flag) {
-    while (!flag.load(std::memory_order_acquire))
-        std::this_thread::yield();
-}
+using reliability::await;
+using reliability::pause_for;
+using reliability::pauses;
 
 class ObjectFaults : public ::testing::Test {
   protected:

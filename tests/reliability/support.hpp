@@ -3,6 +3,7 @@
 // counts its own lives (exactly-once destruction).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <set>
 #include <span>
 #include <stdexcept>
+#include <thread>
 
 namespace reliability {
 
@@ -133,5 +135,21 @@ class counted {
     }
     std::uint64_t id_;
 };
+
+// Yields `n` times: lets the other thread get from "about to wait" to
+// spinning (small n), yielding or parked in the kernel (large n).
+inline void pause_for(int n) {
+    for (int i = 0; i < n; ++i)
+        std::this_thread::yield();
+}
+inline constexpr std::array<int, 3> pauses = {0, 20, 2000};
+
+// Waits until `flag` is set by the other thread (bounded only by that
+// thread's progress, which the test controls).
+inline void await(const std::atomic<bool>& flag) {
+    // Acquire pairs with the other thread's release store of the flag.
+    while (!flag.load(std::memory_order_acquire))
+        std::this_thread::yield();
+}
 
 }  // namespace reliability
