@@ -8,8 +8,8 @@ set(LOGBUF_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/logbuf)
 
 install(DIRECTORY include/ queue/include/ channel/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-if(LOGBUF_WITH_SPDLOG AND EXISTS ${PROJECT_SOURCE_DIR}/sinks/include)
-    install(DIRECTORY sinks/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(LOGBUF_WITH_SPDLOG)
+    install(DIRECTORY lib/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()
 
 install(TARGETS logbuf logbuf_headers EXPORT logbufTargets

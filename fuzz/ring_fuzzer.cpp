@@ -20,11 +20,10 @@
 // the consumer's read position to the tail. A region is wrap padding or a
 // record (pending, committed or aborted). Free space is [tail, head + capacity)
 // where head is the position the consumer last published. Placement follows
-// SPEC §2: a record that does not fit before the end of the buffer is preceded
-// by padding to the end; if padding + record does not fit but the padding
-// alone does, the padding is claimed on its own (and the record is refused if
-// it still does not fit at offset 0). This is written below as a decision,
-// not as a copy of claim_space()'s loop.
+// The wrap rule (docs/design.md): a record that does not fit before the end of the buffer is
+// preceded by padding to the end; if padding + record does not fit but the padding alone does, the
+// padding is claimed on its own (and the record is refused if it still does not fit at offset 0).
+// This is written below as a decision, not as a copy of claim_space()'s loop.
 //
 // The consumer is modelled to the same precision: try_claim() publishes head
 // only when it finds nothing, a release publishes, drain() publishes every
@@ -42,7 +41,7 @@
 // White box: the ring is built with details::ring directly (that is all
 // make() does) so the fuzzer can look at its bytes and tail.
 #include <logbuf/error.hpp>
-#include <logbuf/queue/details/record.hpp>
+#include <logbuf/queue/details/record_format.hpp>
 #include <logbuf/queue/details/ring.hpp>
 #include <logbuf/queue/mpsc.hpp>
 #include <logbuf/queue/spsc.hpp>
@@ -317,7 +316,7 @@ class harness {
               len, c ? "a claim" : logbuf::to_string(c.error()), logbuf::to_string(expected));
         check(c.error() == expected, "claim(%zu): error %s, model says %s", len,
               logbuf::to_string(c.error()), logbuf::to_string(expected));
-        // SPEC §2 directly, whatever the model says: a ring with nothing in it
+        // The wrap rule directly, whatever the model says: a ring with nothing in it
         // accepts every length up to max_payload(), or - when the record does
         // not fit before the end and cannot share the ring with its padding -
         // writes the padding alone, so that it fits at offset 0 once the
@@ -713,7 +712,7 @@ class harness {
         // Skip regions at the end are passed (and head published) by an empty read.
         op_read(in);
         check(model_.head == model_.tail, "head not caught up after an empty read");
-        // The ring is completely free: the largest record must fit (SPEC §2),
+        // The ring is completely free: the largest record must fit (the wrap rule),
         // at once or - if this claim had to write padding alone - after the
         // consumer has passed that padding. Never a second refusal.
         const int h = pick_handle(0);

@@ -1,5 +1,5 @@
 /*
- * model/mpsc_ring.pml - the MPSC byte ring protocol (SPEC §2) in Promela.
+ * model/mpsc_ring.pml - the MPSC byte ring protocol (docs/design.md) in Promela.
  *
  * Two producers and one consumer share a ring of CAP = 4 words (a word is 8
  * bytes in the C++ code; every record and skip region is a whole number of

@@ -45,7 +45,7 @@ logbuf::queue::write_claim catch_up_and_claim(Producer& tx, Consumer& rx,
     return claim;
 }
 
-// SPEC §2: any record with len <= max_payload() can be written once the
+// The wrap rule: any record with len <= max_payload() can be written once the
 // consumer has caught up, wherever the tail stands. (The Rust original
 // refuses a record larger than both halves of an empty ring for ever.)
 TYPED_TEST(RingWrap, AnyRecordFitsOnceTheConsumerCaughtUp) {

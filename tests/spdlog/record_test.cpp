@@ -1,7 +1,7 @@
-// The record layout (lib/spdlog/record.hpp): every log_msg field survives an
+// The record layout (lib/spdlog_record.hpp): every log_msg field survives an
 // encode/decode round trip; a message too large for the ring is cut at a
 // UTF-8 boundary and ends with a marker that says how much was cut.
-#include "record.hpp"
+#include "spdlog_record.hpp"
 
 #include <gtest/gtest.h>
 

@@ -30,9 +30,9 @@
 #pragma once
 
 #include <logbuf/channel/details/backoff.hpp>
-#include <logbuf/channel/details/object_result.hpp>
 #include <logbuf/channel/details/parker.hpp>
 #include <logbuf/channel/details/wait.hpp>
+#include <logbuf/channel/object_result.hpp>
 #include <logbuf/details/cache_line.hpp>
 #include <logbuf/error.hpp>
 #include <logbuf/queue/block_list.hpp>

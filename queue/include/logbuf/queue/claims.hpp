@@ -14,7 +14,7 @@
 #pragma once
 
 #include <logbuf/error.hpp>
-#include <logbuf/queue/details/record.hpp>
+#include <logbuf/queue/details/record_format.hpp>
 #include <logbuf/queue/details/ring.hpp>
 
 #include <cstddef>

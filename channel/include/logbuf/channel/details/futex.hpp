@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace logbuf::details {
+namespace logbuf::channel::details {
 
 // Sleeps while `word == expected`, at most `timeout`. Returns early (spuriously
 // or not) on a wake, a signal, or when the value already differs. The caller
@@ -22,4 +22,4 @@ void futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 void futex_wake_one(const std::atomic<std::uint32_t>& word) noexcept;
 void futex_wake_all(const std::atomic<std::uint32_t>& word) noexcept;
 
-}  // namespace logbuf::details
+}  // namespace logbuf::channel::details

@@ -28,30 +28,12 @@
 #pragma once
 
 #include <logbuf/channel/details/futex.hpp>
+#include <logbuf/channel/fence_mode.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-
-namespace logbuf::channel {
-
-// How a channel's senders and its parking receiver pay for the StoreLoad
-// barrier that keeps wake-ups from being lost. Chosen per channel at make().
-enum class fence_mode : std::uint8_t {
-    // notify(): a compiler barrier and one load. Each park: membarrier(), which
-    // interrupts every running thread of the process (an IPI). The default:
-    // for senders that notify() after every record and a receiver that parks
-    // only when traffic stops.
-    membarrier,
-    // notify(): a seq_cst fence and one load. Each park: a seq_cst fence, no
-    // IPI. For senders that rarely notify() and a receiver that parks often,
-    // e.g. one that polls on a short timeout while idle (the spdlog backend):
-    // there membarrier would interrupt the hot threads on every idle park.
-    fences,
-};
-
-}  // namespace logbuf::channel
 
 namespace logbuf::channel::details {
 
@@ -120,7 +102,7 @@ class parker {
         }
         // Sleeps only while waiting_ is still `parked`: a notify() that
         // reset it before the kernel looks makes this return at once.
-        logbuf::details::futex_wait(waiting_, parked, timeout);
+        futex_wait(waiting_, parked, timeout);
         // Acquire pairs with the release exchange in wake(): when a sender
         // woke us, its record is visible to the next poll(). An RMW, not a
         // store, so that it reads the sender's write.
@@ -151,7 +133,7 @@ class parker {
         return true;
     }
 
-    // Out of line (lib/parker.cpp): the cold half of notify().
+    // Out of line (channel/parker.cpp): the cold half of notify().
     void wake() noexcept;
 
     // The futex word: `parked` while the receiver sleeps or is about to.

@@ -13,22 +13,14 @@
 
 #include <logbuf/channel/details/backoff.hpp>
 #include <logbuf/channel/details/parker.hpp>
+#include <logbuf/channel/parking_stats.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <type_traits>
 
-namespace logbuf::channel {
-
-// How much a receiver slept in the kernel: each park is one futex wait that
-// ended by a notify(), a park timeout, or a spurious wake-up.
-struct parking_stats {
-    std::uint64_t parks = 0;
-    std::chrono::nanoseconds slept{0};
-};
-
-namespace details {
+namespace logbuf::channel::details {
 
 // How long one park lasts at most when nobody calls notify(). Since no
 // wake-up is lost, this only bounds the damage of a sender that forgot to
@@ -103,5 +95,4 @@ template <class Rep, class Period>
     return clock::now() + std::chrono::ceil<clock::duration>(timeout);
 }
 
-}  // namespace details
-}  // namespace logbuf::channel
+}  // namespace logbuf::channel::details

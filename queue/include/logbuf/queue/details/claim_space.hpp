@@ -21,7 +21,7 @@
 
 #include <logbuf/error.hpp>
 #include <logbuf/queue/claims.hpp>
-#include <logbuf/queue/details/record.hpp>
+#include <logbuf/queue/details/record_format.hpp>
 #include <logbuf/queue/details/ring.hpp>
 
 #include <atomic>

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <logbuf/details/cache_line.hpp>
-#include <logbuf/queue/details/record.hpp>
+#include <logbuf/queue/details/record_format.hpp>
 
 #include <atomic>
 #include <bit>

@@ -1,4 +1,4 @@
-// logbuf/queue/details/record.hpp - the byte ring's record format, written
+// logbuf/queue/details/record_format.hpp - the byte ring's record format, written
 // down once. Every producer, the consumer, the tests and the fuzzers use these
 // definitions and nothing else to read or write a record.
 //

@@ -1,4 +1,4 @@
-// lib/spdlog/async_backend.hpp - the machinery behind logbuf::async_logger:
+// lib/async_backend.hpp - the machinery behind logbuf::async_logger:
 // the ring (an MPSC channel), the senders the log calls lease, the backend
 // thread that writes records to the sinks, and the flush handshake.
 //
@@ -12,8 +12,8 @@
 // docs/design.md, "spdlog backend", has the whole argument.
 #pragma once
 
-#include "record.hpp"
 #include "sender_pool.hpp"
+#include "spdlog_record.hpp"
 
 #include <logbuf/channel/details/parker.hpp>
 #include <logbuf/channel/mpsc.hpp>

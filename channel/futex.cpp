@@ -15,7 +15,7 @@
 #include <mutex>
 #endif
 
-namespace logbuf::details {
+namespace logbuf::channel::details {
 
 #if defined(__linux__)
 
@@ -88,4 +88,4 @@ void futex_wake_all(const std::atomic<std::uint32_t>& word) noexcept {
 
 #endif
 
-}  // namespace logbuf::details
+}  // namespace logbuf::channel::details

@@ -1,4 +1,4 @@
-// lib/spdlog/record.hpp - the spdlog backend's record layout, written down
+// lib/spdlog_record.hpp - the spdlog backend's record layout, written down
 // once: how a log call packs one spdlog::details::log_msg into one ring
 // record's payload, and how the backend thread unpacks it. Nothing else
 // reads or writes these bytes.

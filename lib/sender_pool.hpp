@@ -1,4 +1,4 @@
-// lib/spdlog/sender_pool.hpp - one channel sender per calling thread, without
+// lib/sender_pool.hpp - one channel sender per calling thread, without
 // thread_local state.
 //
 // A channel sender may be used by one thread at a time (it caches the

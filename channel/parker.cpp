@@ -79,8 +79,7 @@ void parker::wake() noexcept {
     // sender that moves the word from `parked` to `idle` makes the syscall;
     // the receiver's futex_wait sees `idle` and does not sleep if it has not
     // gone to sleep yet.
-    if (waiting_.exchange(idle, std::memory_order_release) == parked)
-        logbuf::details::futex_wake_one(waiting_);
+    if (waiting_.exchange(idle, std::memory_order_release) == parked) futex_wake_one(waiting_);
 }
 
 }  // namespace logbuf::channel::details

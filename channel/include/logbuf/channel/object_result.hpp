@@ -1,4 +1,4 @@
-// logbuf/channel/details/object_result.hpp - what the object channel's calls
+// logbuf/channel/object_result.hpp - what the object channel's calls
 // return. Both read like a small std::expected: test with `if (r)`, ask
 // error() why not.
 //
