@@ -8,17 +8,23 @@
 //
 // Throughput: a producer and a consumer pinned on two cores move the same
 // seeded sequence of random 8-1024-byte records through
-//   logbuf spsc and mpsc (one producer), 2 MiB ring;
-//   boost::lockfree::spsc_queue<char> used as a byte ring (length prefix,
-//     bulk push, bulk pop into a local buffer), 2 MiB;
-//   boost::lockfree::queue<record*> with one heap record per message;
+//   logbuf spsc and mpsc (one producer), 2 MiB ring, each used through the
+//     std::pair make() returns and with each handle in its own allocation;
+//   boost::lockfree::spsc_queue<char, capacity<2 MiB>> used as a byte ring
+//     (length prefix, bulk push, bulk pop into a local buffer), and the
+//     runtime-sized spsc_queue<char> for comparison;
+//   boost::lockfree::queue<record*> (capacity<4096>, and 4096 runtime nodes)
+//     and moodycamel::ConcurrentQueue<record*> (tokens, bulk dequeue), one
+//     heap record per message;
 // and one thread memcpy's the same sequence into a 2 MiB buffer as the
 // bandwidth reference. Every record carries its sequence number in its first
-// 8 bytes; the consumer checks it, the length and the last byte.
+// 8 bytes; the consumer checks it, the length and the last byte. Peers'
+// configurations: harness/peers.hpp.
 //
 // Per-operation cost (one thread, nothing contended): producer claim + 64-byte
 // copy + commit and consumer claim + read + release, for logbuf and the Boost
-// byte ring, amortised over batches of 10 000 and timed one by one.
+// byte ring (compile-time capacity), amortised over batches of 10 000 and
+// timed one by one.
 //
 // Contenders alternate within every repetition; the report gives medians,
 // min-max spreads and ratios paired per repetition. It reports, it never fails.
