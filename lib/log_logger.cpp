@@ -1,7 +1,7 @@
 // logbuf::log::logger's cold paths: making and destroying loggers, the
 // caller-side formatting fallback, a full ring, a thread's first call,
 // truncation, flush and shutdown.
-#include "log_driver.hpp"
+#include "backend.hpp"
 #include "log_source.hpp"
 #include "spdlog_record.hpp"
 
@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string_view>
@@ -33,7 +34,7 @@ struct ring_holder {
     ~ring_holder() { retire(); }
     void retire() noexcept {
         if (!ring) return;
-        // Release pairs with the acquire in log_source::sweep(): every
+        // Release pairs with the acquire in ring_source::retired() (log_source.cpp): every
         // record this thread committed is visible once this is.
         ring->retired.store(true, std::memory_order_release);
         ring.reset();
@@ -56,8 +57,7 @@ thread_ring::thread_ring(std::size_t capacity_, std::uint64_t thread_id_,
 
 thread_ring* attach_this_thread(std::size_t min_capacity) noexcept {
     try {
-        driver::ensure_started();
-        auto ring = log_source::instance().attach(min_capacity);
+        auto ring = front_end::instance().attach(min_capacity);
         holder.retire();  // the smaller ring, if any: the backend drains it first
         holder.ring = std::move(ring);
         current_ring = holder.ring.get();
@@ -130,16 +130,14 @@ std::shared_ptr<logger> make_logger(std::string name, std::vector<spdlog::sink_p
     if (static_cast<int>(options.level) < 0 ||
         static_cast<int>(options.level) > static_cast<int>(spdlog::level::off))
         throw std::invalid_argument("logbuf::log::make_logger: not a level");
-    details::driver::ensure_started();
+    auto& front = details::front_end::instance();
     auto* raw = new logger(logger::passkey{}, std::move(name), std::move(sinks), options);
     if (shut_down.load(std::memory_order_relaxed)) details::logger_access::silence(*raw);
-    details::log_source::instance().add_logger(raw);
+    front.add_logger(raw);
     // The deleter: everything this logger logged reaches the sinks first;
     // the backend frees the object once no record can point at it.
-    return std::shared_ptr<logger>(raw, [](logger* l) {
-        l->flush();
-        details::log_source::instance().retire(l);
-    });
+    return std::shared_ptr<logger>(raw,
+                                   [](logger* l) { details::front_end::instance().destroy(l); });
 }
 
 std::shared_ptr<logger> make_logger(std::string name, spdlog::sink_ptr sink,
@@ -172,24 +170,29 @@ void logger::write_formatted(const spdlog::source_loc* where, level_enum level, 
 queue::write_claim logger::wait_for_room(details::thread_ring& ring, std::size_t size) noexcept {
     // A sink that logs through a logbuf logger runs on the backend thread,
     // which cannot wait for itself to make room.
-    if (options_.overflow == overflow_policy::drop || details::driver::on_backend_thread()) {
+    auto& backend = logbuf::details::backend::instance();
+    if (options_.overflow == overflow_policy::drop || backend.on_backend_thread()) {
         count_drop();
         return queue::write_claim(errc::full);
     }
-    details::driver::wake();
     channel::details::backoff wait;
     for (;;) {
+        // Wakes a parked backend; once the backend has stopped (process
+        // exit), writes what is committed on this thread.
+        backend.wake();
+        wait.snooze();
         queue::write_claim claim = ring.producer.try_claim(size);
         if (claim) return claim;
-        if (details::driver::stopped()) break;  // nobody will ever make room
-        wait.snooze();
+        if (shut_down.load(std::memory_order_relaxed)) break;  // nobody will make room
     }
     count_drop();
     return queue::write_claim(errc::disconnected);
 }
 
 void logger::flush() noexcept {
-    details::driver::flush();
+    // After shutdown(): nothing can have been logged since it wrote everything.
+    if (shut_down.load(std::memory_order_relaxed)) return;
+    details::front_end::instance().flush(*this);
 }
 
 void logger::set_level(level_enum level) noexcept {
@@ -209,15 +212,17 @@ bool logger::is_shut_down() noexcept {
 }
 
 void flush_all() {
-    details::driver::flush();
+    if (!logbuf::details::backend::instance().flush_all_sinks())
+        std::fputs("logbuf: flush_all() gave up: the backend made no progress for 100 ms\n",
+                   stderr);
 }
 
 void shutdown() {
     // Relaxed: a flag for later calls; the loggers are silenced under the
-    // source's mutex, and the backend's join orders everything after.
+    // front end's mutex, and the backend's stop orders everything after.
     shut_down.store(true, std::memory_order_relaxed);
-    details::log_source::instance().silence_all();
-    details::driver::shutdown();
+    details::front_end::instance().silence_all();
+    logbuf::details::backend::instance().shutdown();
 }
 
 }  // namespace logbuf::log

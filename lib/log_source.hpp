@@ -1,19 +1,26 @@
-// lib/log_source.hpp - the backend half of logbuf::log: every logging
-// thread's ring, the merge that writes their records in timestamp order,
-// the tick clock, and the lifetimes of loggers and rings.
+// lib/log_source.hpp - logbuf::log as the shared backend (backend.hpp) sees
+// it:
 //
-//   thread's first call ──attach()──> pending_ ──(backend)──> rings_
-//   backend: poll() ── k-way merge by timestamp over the rings' oldest records ──> decode,
-//            fmt, sinks
-//   flush(): drain_and_flush() on the backend: every record older than the
-//            flush's timestamp, then every sink flushed
-//   ~logger: flush, then retire(): freed by the backend once no record of
-//            it can be left in any ring
+//   ring_source   one per logging thread's ring: peek() converts the oldest
+//                 record's ticks to system-clock nanoseconds, write_next()
+//                 decodes it, formats it with fmt and hands the line to the
+//                 logger's sinks; retired once the thread is gone and the
+//                 ring is empty.
+//   front_end     the process-wide part: the tick clock, the live loggers
+//                 (flush_all, shutdown, drop reports), and a record-less
+//                 source that flushes every logger's sinks for the backend
+//                 and recalibrates the clock every 100 ms.
 //
-// One object per process. Only the backend thread touches rings_ and the
-// records; everything the logging threads hand over goes through mutex_.
+//   thread's first call ──attach()──> new ring_source ──backend::add()
+//   backend: merges every source's peek() by time ──> write_next()
+//   ~logger: backend flush whose after() flushes its sinks and deletes it
+//            (after every record committed before is written)
+//
+// Everything a source does runs on the backend thread (one call at a time);
+// front_end's logger list is guarded by its mutex.
 #pragma once
 
+#include "backend.hpp"
 #include "log_clock.hpp"
 
 #include <logbuf/log/details/thread_ring.hpp>
@@ -22,81 +29,51 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace logbuf::log::details {
 
-class log_source {
+class front_end {
   public:
-    static log_source& instance();  // made on first use, never destroyed
+    static front_end& instance();  // made on first use, never destroyed
 
-    // A logging thread's slow path: a ring of at least `min_capacity` bytes,
-    // registered with the backend.
+    // A logging thread's slow path: a ring of at least `min_capacity`
+    // bytes, handed to the backend.
     std::shared_ptr<thread_ring> attach(std::size_t min_capacity);
     void add_logger(logger* l);
-    // After the logger's flush: it stops being flushed by flush_all and is
-    // deleted by the backend once it cannot have records left.
-    void retire(logger* l) noexcept;
-
-    // Backend thread. Writes up to `budget` records; returns how many.
-    std::size_t poll(std::size_t budget) noexcept;
-    // Backend thread. Writes every record older than now, reports drops and
-    // flushes every sink.
-    void drain_and_flush() noexcept;
-    // In a child after fork (single thread): forget the parent's records.
-    void after_fork_child() noexcept;
+    // The logger's last shared_ptr went: its lines reach the sinks, then it
+    // is deleted on the backend thread. Waits like flush().
+    void destroy(logger* l) noexcept;
+    // flush() of one logger: every record committed before is written, the
+    // logger's drops reported and its sinks flushed.
+    bool flush(logger& l) noexcept;
     // shutdown(): every logger drops (and counts) its later calls.
     void silence_all() noexcept;
-    // Records written so far: what flush() watches for progress. Relaxed:
-    // a counter; the flush handshake itself goes through the driver's mutex.
-    [[nodiscard]] std::uint64_t written() const noexcept {
-        return written_.load(std::memory_order_relaxed);
-    }
-    void lock() { mutex_.lock(); }
-    void unlock() { mutex_.unlock(); }
 
-  private:
-    log_source() = default;
-
-    struct ring_state {
-        std::shared_ptr<thread_ring> ring;
-        queue::read_claim head;  // the oldest record not written yet, if any
-        std::uint64_t head_time = 0;
-    };
-    struct retired_logger {
-        logger* owner;
-        std::uint64_t after;  // its records all predate this tick
-    };
-
-    void take_handovers() noexcept;
-    bool fill(ring_state& s) noexcept;
-    std::size_t merge(std::size_t budget, std::uint64_t until, bool& exhausted) noexcept;
-    void write(const ring_state& s) noexcept;
-    void sweep() noexcept;
+    // Backend thread only (ring_source and the timer).
+    [[nodiscard]] tick_clock& clock() noexcept { return clock_; }
+    void write(const thread_ring& ring, const std::byte* record) noexcept;
     void report_drops(logger& l) noexcept;
     void flush_sinks(const logger& l) noexcept;
+    void flush_every_logger() noexcept;
     void periodic() noexcept;
+    void after_fork_in_child() noexcept;
+
+  private:
+    front_end();
 
     std::mutex mutex_;
-    std::vector<std::shared_ptr<thread_ring>> pending_;  // guarded by mutex_
-    std::vector<logger*> loggers_;                       // guarded by mutex_
-    std::vector<retired_logger> retire_requests_;        // guarded by mutex_
-    // Relaxed hint that pending_ or retire_requests_ is not empty; the mutex
-    // carries the data.
-    std::atomic<bool> handover_{false};
-    std::atomic<std::uint64_t> written_{0};  // only the backend writes it
+    std::vector<logger*> loggers_;  // mutex_
 
-    // The backend thread's.
-    std::vector<ring_state> rings_;
-    std::vector<retired_logger> retiring_;
+    // The backend's.
     tick_clock clock_;
     fmt::memory_buffer text_;
-    std::uint64_t next_periodic_ = 0;
     spdlog::log_clock::time_point last_time_{};
 };
 

@@ -2,6 +2,8 @@
 // order; nothing lost with several threads and small rings.
 #include "capture_sink.hpp"
 
+#include <spdlog/sinks/base_sink.h>
+
 #include <logbuf/log.hpp>
 
 #include <gtest/gtest.h>
@@ -48,11 +50,33 @@ TEST(order, per_thread_order_and_counts_with_many_threads) {
     EXPECT_EQ(log->dropped(), 0u);
 }
 
+// Holds the backend inside its first write until opened, so that every
+// line logged meanwhile is committed before the backend looks at any ring.
+class gate_sink final : public spdlog::sinks::base_sink<std::mutex> {
+  public:
+    std::atomic<bool> entered{false};
+    std::atomic<bool> open{false};
+    std::vector<std::string> texts;  // read after flush()
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        if (!entered.exchange(true, std::memory_order_acq_rel))
+            while (!open.load(std::memory_order_acquire))
+                std::this_thread::yield();
+        texts.emplace_back(msg.payload.data(), msg.payload.size());
+    }
+    void flush_() override {}
+};
+
 TEST(order, across_threads_lines_come_out_in_timestamp_order) {
-    auto sink = std::make_shared<capture_sink>();
+    auto sink = std::make_shared<gate_sink>();
     auto log = logbuf::log::make_logger("ts", sink);
-    // Two threads take turns strictly (a token passed through an atomic):
-    // each line is logged after the other thread's previous one returned.
+    log->info("gate");
+    while (!sink->entered.load(std::memory_order_acquire))
+        std::this_thread::yield();
+    // The backend is stuck in the gate line. Two threads take turns
+    // strictly (a token passed through an atomic): each line is logged
+    // after the other thread's previous one returned.
     std::atomic<int> turn{0};
     constexpr int rounds = 2000;
     auto player = [&](int me) {
@@ -66,14 +90,30 @@ TEST(order, across_threads_lines_come_out_in_timestamp_order) {
     std::thread a(player, 0), b(player, 1);
     a.join();
     b.join();
+    sink->open.store(true, std::memory_order_release);
     log->flush();
-    const auto texts = sink->texts();
-    ASSERT_EQ(texts.size(), std::size_t{2 * rounds});
+    ASSERT_EQ(sink->texts.size(), std::size_t{2 * rounds + 1});
+    EXPECT_EQ(sink->texts[0], "gate");
     for (int i = 0; i < 2 * rounds; ++i)
-        ASSERT_EQ(texts[static_cast<std::size_t>(i)], std::to_string(i));
+        ASSERT_EQ(sink->texts[static_cast<std::size_t>(i) + 1], std::to_string(i));
+}
+
+TEST(order, printed_times_never_go_backwards) {
+    auto sink = std::make_shared<capture_sink>();
+    auto log = logbuf::log::make_logger("times", sink);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 3; ++t)
+        pool.emplace_back([&] {
+            for (int i = 0; i < 3000; ++i)
+                log->info("{}", i);
+        });
+    for (auto& th : pool)
+        th.join();
+    log->flush();
     const auto lines = sink->lines();
+    ASSERT_EQ(lines.size(), 9000u);
     for (std::size_t i = 1; i < lines.size(); ++i)
-        ASSERT_LE(lines[i - 1].time, lines[i].time);
+        ASSERT_LE(lines[i - 1].time, lines[i].time) << i;
 }
 
 TEST(order, one_thread_through_two_loggers_keeps_its_order_in_a_shared_sink) {
