@@ -2,13 +2,13 @@
 // its layout, creating it, opening and validating it, mapping it.
 //
 //   offset  bytes     what                                        written by
-//   0       128       file_header: magic, version, sizes, checksum create() only
-//   128     128       tail                                        producers (CAS)
-//   256     128       head, consumed                              the consumer
-//   384     128       (zero)
-//   512     512       upper area: the layer above keeps its state  that layer
+//   0       64        file_header: magic, version, sizes, checksum create() only
+//   128     384       ring_positions (ring.hpp): tail, head, turn  producers, consumer
+//                     each on a 128-byte line of its own
+//   512     8         consumed: where recovery starts             the consumer
+//   1024    1024      upper area: the layer above keeps its state  that layer
 //                     here (the channel: futex word, counts)
-//   1024    3072      (zero)
+//   2048    2048      (zero)
 //   4096    capacity  the ring buffer (record format: record_format.hpp)
 //
 // Nothing read from the file is trusted: open() reads the header with
@@ -68,13 +68,16 @@ inline constexpr std::uint64_t file_magic = 0x3152667562676f6cull;
 inline constexpr std::uint32_t file_version = 1;
 
 struct file_layout {
-    static constexpr std::uint32_t tail = 128;
-    static constexpr std::uint32_t head = 256;
-    static constexpr std::uint32_t consumed = 264;  // on head's line: same writer
-    static constexpr std::uint32_t upper = 512;
-    static constexpr std::uint32_t upper_size = 512;
+    static constexpr std::uint32_t positions = 128;
+    static constexpr std::uint32_t tail = positions + offsetof(ring_positions, tail);
+    static constexpr std::uint32_t head = positions + offsetof(ring_positions, head);
+    static constexpr std::uint32_t consumed = 512;  // its own line: written per record
+    static constexpr std::uint32_t upper = 1024;
+    static constexpr std::uint32_t upper_size = 1024;
     static constexpr std::uint32_t buffer = 4096;  // a page: the buffer is page aligned
 };
+static_assert(file_layout::positions % alignof(ring_positions) == 0);
+static_assert(file_layout::positions + sizeof(ring_positions) <= file_layout::consumed);
 
 [[nodiscard]] constexpr std::uint64_t header_checksum(const file_header& h) noexcept {
     // FNV-1a over the fields before `checksum`, field by field so that it is
@@ -139,14 +142,15 @@ struct file_layout {
     return nullptr;
 }
 
-// Why the positions (head <= consumed <= tail <= head + capacity, all
-// multiples of 8) are impossible, or nullptr.
+// Why the positions are impossible, or nullptr. They are multiples of 8,
+// head <= tail <= head + capacity, and consumed <= tail (consumed may lag
+// head: passing skip regions moves head but not consumed).
 [[nodiscard]] constexpr const char* positions_problem(std::uint64_t head, std::uint64_t consumed,
                                                       std::uint64_t tail,
                                                       std::uint64_t capacity) noexcept {
     if ((head | consumed | tail) % record_alignment != 0)
         return "ring file with a misaligned position";
-    if (head > consumed || consumed > tail || tail - head > capacity)
+    if (head > tail || tail - head > capacity || consumed > tail)
         return "ring file with inconsistent positions";
     return nullptr;
 }
@@ -180,15 +184,14 @@ class mapped_file {
     // replacing what was there: the file is built under a temporary name in
     // the same directory and renamed over `path`, so open() never sees a
     // half-written header, and handles still attached to an old file at that
-    // path keep that (now nameless) file. Throws std::system_error on a
-    // file error.
+    // path keep that (now nameless) file. `before_publish(file)` runs on the
+    // mapped file just before the rename (the channel takes its presence
+    // lock there). Throws std::system_error on a file error.
+    template <class BeforePublish>
     [[nodiscard]] static mapped_file create(const std::filesystem::path& path,
-                                            std::size_t requested) {
-        if (requested < min_capacity)
-            throw std::invalid_argument("logbuf: ring capacity must be at least 16 bytes");
-        if (requested > max_capacity)
-            throw std::invalid_argument("logbuf: ring capacity must be at most 2^62 bytes");
-        const std::uint64_t capacity = std::bit_ceil(requested);
+                                            std::size_t requested,
+                                            BeforePublish&& before_publish) {
+        const std::uint64_t capacity = checked_capacity(requested);
         const file_header header = make_file_header(capacity);
 
         std::filesystem::path temporary = path;
@@ -205,6 +208,7 @@ class mapped_file {
             if (::pwrite(fd, &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header))
                 throw file_error(temporary, "cannot write the header of");
             file.map(temporary, capacity, access::read_write);
+            before_publish(static_cast<const mapped_file&>(file));
             if (::rename(temporary.c_str(), path.c_str()) != 0)
                 throw file_error(path, "cannot rename the new ring file to");
         } catch (...) {
@@ -212,6 +216,10 @@ class mapped_file {
             throw;
         }
         return file;
+    }
+    [[nodiscard]] static mapped_file create(const std::filesystem::path& path,
+                                            std::size_t requested) {
+        return create(path, requested, [](const mapped_file&) {});
     }
 
     // Opens and maps an existing ring file. Throws std::system_error if it
@@ -250,12 +258,13 @@ class mapped_file {
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
     [[nodiscard]] std::byte* buffer() const noexcept { return base_ + file_layout::buffer; }
-    [[nodiscard]] std::atomic<std::uint64_t>& tail() const noexcept {
-        return position_at(file_layout::tail);
+    // The words producers and the consumer share, as the ring layer lays
+    // them out (all zero in a new file: an empty ring).
+    [[nodiscard]] ring_positions& positions() const noexcept {
+        return *std::launder(reinterpret_cast<ring_positions*>(base_ + file_layout::positions));
     }
-    [[nodiscard]] std::atomic<std::uint64_t>& head() const noexcept {
-        return position_at(file_layout::head);
-    }
+    [[nodiscard]] std::atomic<std::uint64_t>& tail() const noexcept { return positions().tail; }
+    [[nodiscard]] std::atomic<std::uint64_t>& head() const noexcept { return positions().head; }
     // The consumer's read position as far as recovery is concerned: every
     // record at or after it is intact (see shared.hpp, recover()).
     [[nodiscard]] std::atomic<std::uint64_t>& consumed() const noexcept {
@@ -275,7 +284,7 @@ class mapped_file {
     }
 
     void map(const std::filesystem::path& path, std::uint64_t capacity, access mode) {
-        const std::size_t size = file_layout::buffer + capacity;
+        const std::size_t size = file_layout::buffer + static_cast<std::size_t>(capacity);
         const int protection = mode == access::read_only ? PROT_READ : PROT_READ | PROT_WRITE;
         // MAP_POPULATE: fault the pages in now rather than on a producer's
         // first lap.
