@@ -76,7 +76,8 @@ void futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
     if (timeout <= std::chrono::nanoseconds::zero()) return;
     // Another process's wake cannot reach this table: sleep briefly, the
     // caller re-checks.
-    if (scope == futex_scope::shared) timeout = std::min<std::chrono::nanoseconds>(timeout, std::chrono::milliseconds(1));
+    if (scope == futex_scope::shared)
+        timeout = std::min<std::chrono::nanoseconds>(timeout, std::chrono::milliseconds(1));
     bucket& b = bucket_for(&word);
     std::unique_lock lock(b.mutex);
     // Checked under the bucket lock, which every waker takes: a wake between

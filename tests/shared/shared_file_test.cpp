@@ -97,7 +97,6 @@ TEST(SharedFile, CreateReplacesAnOldFileAndOldHandlesKeepTheirs) {
 
 TEST(SharedFile, AnEmptyFileIsRefused) {
     ring_path path("empty");
-    resize(path, 0);  // truncate() needs the file: make it
     const int fd = ::open(path.path().c_str(), O_CREAT | O_RDWR, 0600);
     ASSERT_GE(fd, 0);
     ::close(fd);
@@ -116,7 +115,9 @@ struct corruption {
     std::function<void(const std::filesystem::path&)> apply;
 };
 
-void PrintTo(const corruption& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const corruption& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class SharedFileCorruption : public ::testing::TestWithParam<corruption> {};
 
@@ -144,54 +145,45 @@ INSTANTIATE_TEST_SUITE_P(
                    [](const auto& p) { write_value<std::uint64_t>(p, 0, 0x1234567812345678ull); }},
         corruption{"version",
                    [](const auto& p) { write_value<std::uint32_t>(p, LOGBUF_FIELD(version), 2); }},
-        corruption{"capacity_not_power_of_two",
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity), 4095);
-                   }},
+        corruption{
+            "capacity_not_power_of_two",
+            [](const auto& p) { write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity), 4095); }},
         corruption{"capacity_too_small",
                    [](const auto& p) { write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity), 8); }},
         corruption{"capacity_huge",
                    [](const auto& p) {
-                       write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity), std::uint64_t{1} << 63);
+                       write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity),
+                                                  std::uint64_t{1} << 63);
                    }},
-        corruption{"capacity_changed",  // a valid power of two, but not what was made
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity), 2048);
-                   }},
-        corruption{"file_size_field",
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, LOGBUF_FIELD(file_size), 1 << 20);
-                   }},
-        corruption{"layout_offset",
-                   [](const auto& p) {
-                       write_value<std::uint32_t>(p, LOGBUF_FIELD(tail_offset), 136);
-                   }},
+        corruption{
+            "capacity_changed",  // a valid power of two, but not what was made
+            [](const auto& p) { write_value<std::uint64_t>(p, LOGBUF_FIELD(capacity), 2048); }},
+        corruption{
+            "file_size_field",
+            [](const auto& p) { write_value<std::uint64_t>(p, LOGBUF_FIELD(file_size), 1 << 20); }},
+        corruption{
+            "layout_offset",
+            [](const auto& p) { write_value<std::uint32_t>(p, LOGBUF_FIELD(tail_offset), 136); }},
         corruption{"reserved",
                    [](const auto& p) { write_value<std::uint32_t>(p, LOGBUF_FIELD(reserved), 1); }},
         corruption{"checksum",
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, LOGBUF_FIELD(checksum), 0);
-                   }},
+                   [](const auto& p) { write_value<std::uint64_t>(p, LOGBUF_FIELD(checksum), 0); }},
         corruption{"truncated_to_header", [](const auto& p) { resize(p, 40); }},
         corruption{"truncated_in_buffer",
                    [](const auto& p) { resize(p, d::file_layout::buffer + 100); }},
         corruption{"longer_than_capacity",
                    [](const auto& p) { resize(p, d::file_layout::buffer + 8192); }},
         corruption{"tail_misaligned",
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, d::file_layout::tail, 108);
-                   }},
-        corruption{"tail_beyond_head_plus_capacity",
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, d::file_layout::tail, 4096 + 8);
-                   }},
-        corruption{"head_beyond_tail",
-                   [](const auto& p) {
-                       write_value<std::uint64_t>(p, d::file_layout::head, 1024);
-                   }},
-        corruption{"consumed_beyond_tail", [](const auto& p) {
-                       write_value<std::uint64_t>(p, d::file_layout::consumed, 1024);
-                   }}),
-    [](const auto& info) { return std::string(info.param.name); });
+                   [](const auto& p) { write_value<std::uint64_t>(p, d::file_layout::tail, 108); }},
+        corruption{
+            "tail_beyond_head_plus_capacity",
+            [](const auto& p) { write_value<std::uint64_t>(p, d::file_layout::tail, 4096 + 8); }},
+        corruption{
+            "head_beyond_tail",
+            [](const auto& p) { write_value<std::uint64_t>(p, d::file_layout::head, 1024); }},
+        corruption{
+            "consumed_beyond_tail",
+            [](const auto& p) { write_value<std::uint64_t>(p, d::file_layout::consumed, 1024); }}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,7 +91,12 @@ pid_t fork_child(Body&& body) {
     if (pid == 0) {
         int status = 1;
         try {
-            status = body() ? 0 : 1;
+            if constexpr (std::is_void_v<decltype(body())>) {
+                body();  // a child that waits to be killed
+                status = 0;
+            } else {
+                status = body() ? 0 : 1;
+            }
         } catch (...) {
             status = 2;
         }

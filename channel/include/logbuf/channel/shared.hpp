@@ -53,39 +53,32 @@
 #include <system_error>
 #include <utility>
 
-namespace logbuf::channel::shared {
-
-using logbuf::queue::read_claim;
-using logbuf::queue::shared::write_claim;
-
-namespace details {
-
-using namespace logbuf::channel::details;
+namespace logbuf::channel::details {
 
 // The channel's words in the ring file's upper area (zero in a new file).
 // Every process maps them; none trusts them: a wrong value can cost a
 // spurious wake or a wrong disconnection answer, nothing else.
-struct alignas(logbuf::details::false_sharing_range) area {
+struct alignas(logbuf::details::false_sharing_range) shared_area {
     std::atomic<std::uint32_t> wake_word;      // the receiver's futex word (shared_parker)
     std::atomic<std::uint32_t> receiver_gone;  // 1 once the receiver was destroyed
     std::atomic<std::uint64_t> senders;        // live attachments (clean exits only)
     std::atomic<std::uint64_t> attached;       // attachments ever made
 };
-static_assert(sizeof(area) <= queue::details::file_layout::upper_size);
+static_assert(sizeof(shared_area) <= queue::details::file_layout::upper_size);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
-[[nodiscard]] inline area& area_of(std::byte* upper) noexcept {
-    return *std::launder(reinterpret_cast<area*>(upper));
+[[nodiscard]] inline shared_area& shared_area_of(std::byte* upper) noexcept {
+    return *std::launder(reinterpret_cast<shared_area*>(upper));
 }
 
 // How often a presence lock is asked for at most (a syscall).
 inline constexpr std::chrono::milliseconds presence_interval{10};
 
 // One open() in one process: what its sender copies share.
-struct attachment {
-    explicit attachment(queue::shared::producer p)
+struct shared_attachment {
+    explicit shared_attachment(queue::shared::producer p)
         : producer(std::move(p)),
-          shared(area_of(producer.upper_area())),
+          shared(shared_area_of(producer.upper_area())),
           wake(mapped_word{&shared.wake_word}) {
         if (!take_sender_lock(producer.file_descriptor()))
             throw std::system_error(errno, std::generic_category(),
@@ -95,9 +88,9 @@ struct attachment {
         shared.attached.fetch_add(1, std::memory_order_relaxed);
         shared.senders.fetch_add(1, std::memory_order_relaxed);
     }
-    attachment(const attachment&) = delete;
-    attachment& operator=(const attachment&) = delete;
-    ~attachment() {
+    shared_attachment(const shared_attachment&) = delete;
+    shared_attachment& operator=(const shared_attachment&) = delete;
+    ~shared_attachment() {
         // Release pairs with the receiver's acquire: every record our copies
         // committed is visible once the count it reads went down. Then wake
         // it, as the last in-process sender does. The presence lock goes
@@ -120,7 +113,8 @@ struct attachment {
         const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
         // Relaxed: a rate limit; two threads checking at once is harmless.
         const std::int64_t last = last_check.load(std::memory_order_relaxed);
-        if (!now_please && now - last < std::chrono::steady_clock::duration(presence_interval).count())
+        if (!now_please &&
+            now - last < std::chrono::steady_clock::duration(presence_interval).count())
             return false;
         last_check.store(now, std::memory_order_relaxed);
         if (receiver_present(producer.file_descriptor())) return false;
@@ -129,38 +123,43 @@ struct attachment {
     }
 
     queue::shared::producer producer;  // the mapping; copies are made from it
-    area& shared;
+    shared_area& shared;
     shared_parker wake;
     std::atomic<bool> receiver_dead{false};  // sticky: a dead receiver stays dead
     std::atomic<std::int64_t> last_check{0};
 };
 
 // The receiver's side: the consumer and its parker on the file's word.
-struct receiver_state {
-    explicit receiver_state(queue::shared::consumer c)
+struct shared_receiver_state {
+    explicit shared_receiver_state(queue::shared::consumer c)
         : consumer(std::move(c)),
-          shared(area_of(consumer.upper_area())),
+          shared(shared_area_of(consumer.upper_area())),
           wake(mapped_word{&shared.wake_word}) {}
-    receiver_state(const receiver_state&) = delete;
-    receiver_state& operator=(const receiver_state&) = delete;
-    ~receiver_state() {
+    shared_receiver_state(const shared_receiver_state&) = delete;
+    shared_receiver_state& operator=(const shared_receiver_state&) = delete;
+    ~shared_receiver_state() {
         // Relaxed: only stops senders (pairs with their relaxed loads).
         shared.receiver_gone.store(1, std::memory_order_relaxed);
     }
 
     queue::shared::consumer consumer;
-    area& shared;
+    shared_area& shared;
     shared_parker wake;
 };
 
-}  // namespace details
+}  // namespace logbuf::channel::details
+
+namespace logbuf::channel::shared {
+
+using logbuf::queue::read_claim;
+using logbuf::queue::shared::write_claim;
 
 // The sending end, in any process. Copyable within a process: a copy is one
 // more producer of the same attachment.
 class sender {
   public:
     sender() noexcept = default;
-    explicit sender(std::shared_ptr<details::attachment> a) noexcept
+    explicit sender(std::shared_ptr<details::shared_attachment> a) noexcept
         : producer_(a->producer), attachment_(std::move(a)) {}
     sender(const sender&) noexcept = default;
     sender& operator=(const sender&) noexcept = default;
@@ -176,7 +175,7 @@ class sender {
         write_claim claim = try_send(len);
         if (claim.error() != errc::full) [[likely]]
             return claim;
-        backoff b;
+        details::backoff b;
         for (;;) {
             b.snooze();
             if (attachment_->check_receiver(false)) return write_claim(errc::disconnected);
@@ -219,7 +218,7 @@ class sender {
 
   private:
     queue::shared::producer producer_;  // this copy's own cached head
-    std::shared_ptr<details::attachment> attachment_;
+    std::shared_ptr<details::shared_attachment> attachment_;
 };
 
 // The receiving end, in the process that created the channel. Move-only,
@@ -227,7 +226,7 @@ class sender {
 class receiver {
   public:
     receiver() noexcept = default;
-    explicit receiver(std::unique_ptr<details::receiver_state> s) noexcept
+    explicit receiver(std::unique_ptr<details::shared_receiver_state> s) noexcept
         : state_(std::move(s)) {}
     receiver(receiver&&) noexcept = default;
     receiver& operator=(receiver&&) noexcept = default;
@@ -248,8 +247,8 @@ class receiver {
     [[nodiscard]] read_claim recv_until(std::chrono::steady_clock::time_point deadline) noexcept {
         if (!state_) [[unlikely]]
             return read_claim(errc::disconnected);
-        std::optional<read_claim> result =
-            waiter_.wait_until(state_->wake, [this]() noexcept { return poll(); }, deadline);
+        std::optional<read_claim> result = waiter_.wait_until(
+            state_->wake, [this]() noexcept { return poll(); }, deadline);
         return result ? std::move(*result) : read_claim(errc::timeout);
     }
 
@@ -271,9 +270,7 @@ class receiver {
     }
 
     // True once senders attached and none is left (or moved from).
-    [[nodiscard]] bool is_disconnected() const noexcept {
-        return !state_ || senders_gone(true);
-    }
+    [[nodiscard]] bool is_disconnected() const noexcept { return !state_ || senders_gone(true); }
 
     [[nodiscard]] std::size_t capacity() const noexcept {
         return state_ ? state_->consumer.capacity() : 0;
@@ -310,11 +307,11 @@ class receiver {
     }
 
     // True if senders attached and none is left: the clean count says so
-    // (acquire pairs with the release decrement in ~attachment: their
+    // (acquire pairs with the release decrement in ~shared_attachment: their
     // records are visible), or no attachment holds its presence lock any
     // more (asked at most every presence_interval unless `now_please`).
     bool senders_gone(bool now_please) const noexcept {
-        details::area& a = state_->shared;
+        details::shared_area& a = state_->shared;
         // Relaxed: a count; the acquire load below orders what matters.
         if (a.attached.load(std::memory_order_relaxed) == 0) return false;
         if (a.senders.load(std::memory_order_acquire) == 0) return true;
@@ -326,7 +323,7 @@ class receiver {
         return !senders_alive_;
     }
 
-    std::unique_ptr<details::receiver_state> state_;  // null when moved from
+    std::unique_ptr<details::shared_receiver_state> state_;  // null when moved from
     details::receive_waiter waiter_;
     std::chrono::nanoseconds unblock_timeout_ = std::chrono::seconds(1);
     // What the last presence check found (a cache: mutable).
@@ -344,13 +341,13 @@ class receiver {
             throw std::system_error(errno, std::generic_category(),
                                     "logbuf: cannot lock the new ring file");
     });
-    return receiver(std::make_unique<details::receiver_state>(std::move(consumer)));
+    return receiver(std::make_unique<details::shared_receiver_state>(std::move(consumer)));
 }
 
 // Opens a channel made by create(), from any process, any number of times.
 // Throws as queue::shared::open() does.
 [[nodiscard]] inline sender open(const std::filesystem::path& file) {
-    return sender(std::make_shared<details::attachment>(queue::shared::open(file)));
+    return sender(std::make_shared<details::shared_attachment>(queue::shared::open(file)));
 }
 
 }  // namespace logbuf::channel::shared

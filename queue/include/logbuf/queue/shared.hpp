@@ -4,13 +4,16 @@
 //
 //   // consumer's process                  // any other process, any number
 //   auto rx = logbuf::queue::shared::create("/dev/shm/orders.ring", 1 << 21);
-//                                          auto tx = logbuf::queue::shared::open("/dev/shm/orders.ring");
-//                                          if (auto c = tx.try_claim(n)) { memcpy(c.data(), p, n); c.commit(); }
+//                                          auto tx =
+//                                          logbuf::queue::shared::open("/dev/shm/orders.ring"); if
+//                                          (auto c = tx.try_claim(n)) { memcpy(c.data(), p, n);
+//                                          c.commit(); }
 //   rx.drain([](std::span<const std::byte> r) { ... });
 //   rx.unblock(std::chrono::seconds(1));   // now and then: a producer that died mid-write
 //
 //   // after every process died (a file on disk, not /dev/shm, survives a reboot too):
-//   logbuf::queue::shared::recover("/var/log/orders.ring", [](std::span<const std::byte> r) { ... });
+//   logbuf::queue::shared::recover("/var/log/orders.ring", [](std::span<const std::byte> r) { ...
+//   });
 //
 // The same record format, claims and consumer as the in-process rings
 // (details/record_format.hpp, details/claim_space.hpp, consumer.hpp), with
@@ -70,11 +73,10 @@ struct shared_mapping {
 // The consumer's state: the mapping, the ring layer's reader of it, and
 // unblock()'s memory of the claim holding up the read position.
 struct shared_consumer_state {
-    explicit shared_consumer_state(mapped_file f)
-        : mapping(std::move(f)), reader(mapping.view) {}
+    explicit shared_consumer_state(mapped_file f) : mapping(std::move(f)), reader(mapping.view) {}
 
     shared_mapping mapping;
-    reader reader;
+    details::reader reader;
     bool stall_seen = false;
     std::uint64_t stall_position = 0;  // read position when the stall was first seen
     std::uint64_t stall_tail = 0;      // claims before this were out then
@@ -180,7 +182,6 @@ class write_claim {
     errc error_{};
 };
 
-
 // The writing end, in any process. Copyable within a process (a copy is one
 // more producer, as for queue::mpsc); producers in different processes
 // claim concurrently. A moved-from producer reports errc::disconnected.
@@ -232,9 +233,7 @@ class producer {
     }
     // The open ring file (the channel layer keeps its presence locks on it);
     // -1 when moved from.
-    [[nodiscard]] int file_descriptor() const noexcept {
-        return owner_ ? owner_->file.fd() : -1;
-    }
+    [[nodiscard]] int file_descriptor() const noexcept { return owner_ ? owner_->file.fd() : -1; }
     // The file's area reserved for the layer above (details/shared_file.hpp).
     [[nodiscard]] std::byte* upper_area() const noexcept {
         return owner_ ? owner_->file.upper_area() : nullptr;
@@ -245,10 +244,10 @@ class producer {
     // object and process, so that two claims of the same length at the same
     // offset (laps apart) practically never carry the same mark.
     [[nodiscard]] std::uint64_t fresh_tag() const noexcept {
-        std::uint64_t x = reinterpret_cast<std::uintptr_t>(this) ^
-                          (static_cast<std::uint64_t>(::getpid()) << 32) ^
-                          static_cast<std::uint64_t>(
-                              std::chrono::steady_clock::now().time_since_epoch().count());
+        std::uint64_t x =
+            reinterpret_cast<std::uintptr_t>(this) ^
+            (static_cast<std::uint64_t>(::getpid()) << 32) ^
+            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
         x ^= x >> 31;
         x *= 0x9E3779B97F4A7C15ull;
         return x ^ (x >> 29);
@@ -314,9 +313,8 @@ class consumer {
         std::uint64_t tail = r.tail().load(std::memory_order_relaxed) & ~std::uint64_t{7};
         if (tail < position || tail - position > r.capacity()) tail = position + r.capacity();
         const details::region first = region_at(position, tail);
-        const bool held_up =
-            first.kind != details::region_kind::record &&
-            first.kind != details::region_kind::skip && tail != position;
+        const bool held_up = first.kind != details::region_kind::record &&
+                             first.kind != details::region_kind::skip && tail != position;
         if (!held_up) {
             s.stall_seen = false;
             return 0;
@@ -335,8 +333,7 @@ class consumer {
         std::size_t turned = 0;
         for (std::uint64_t p = position; p < s.stall_tail;) {
             const details::region g = region_at(p, s.stall_tail);
-            if (g.kind != details::region_kind::record &&
-                g.kind != details::region_kind::skip) {
+            if (g.kind != details::region_kind::record && g.kind != details::region_kind::skip) {
                 if (!turn_into_skip(r.at(p), g)) continue;  // committed meanwhile: look again
                 ++turned;
             }
@@ -346,9 +343,7 @@ class consumer {
         return turned;
     }
 
-    [[nodiscard]] std::size_t capacity() const noexcept {
-        return state_ ? inner_.capacity() : 0;
-    }
+    [[nodiscard]] std::size_t capacity() const noexcept { return state_ ? inner_.capacity() : 0; }
     [[nodiscard]] std::size_t max_payload() const noexcept {
         return state_ ? inner_.max_payload() : 0;
     }
@@ -363,12 +358,11 @@ class consumer {
   private:
     // The region at `p` (a position the consumer or a walk reached, so a
     // multiple of 8), limited to the buffer's end and `end`.
-    [[nodiscard]] details::region region_at(std::uint64_t p,
-                                                   std::uint64_t end) const noexcept {
+    [[nodiscard]] details::region region_at(std::uint64_t p, std::uint64_t end) const noexcept {
         const details::ring& r = state_->mapping.view;
         const std::uint64_t limit = std::min<std::uint64_t>(r.bytes_to_end(p), end - p);
         return details::classify_region(r.at(p), std::max<std::uint64_t>(limit, 8),
-                                               r.max_payload());
+                                        r.max_payload());
     }
 
     // Replaces the header of a claim that is not committed by a skip of its
@@ -391,8 +385,7 @@ class consumer {
         // store precedes the zeroing of the record in program order, which
         // is all a reader of the file after a SIGKILL can rely on.
         state_->mapping.file.consumed().store(
-            state_->reader.read_position() + details::record_size(len),
-            std::memory_order_relaxed);
+            state_->reader.read_position() + details::record_size(len), std::memory_order_relaxed);
     }
 
     queue::basic_consumer<details::untrusted_headers> inner_;
@@ -408,10 +401,8 @@ class consumer {
 template <class BeforePublish>
 [[nodiscard]] consumer create(const std::filesystem::path& file, std::size_t capacity,
                               BeforePublish&& before_publish) {
-    return consumer(std::make_shared<details::shared_consumer_state>(
-        details::mapped_file::create(
-            file, capacity,
-            [&](const details::mapped_file& f) { before_publish(f.fd()); })));
+    return consumer(std::make_shared<details::shared_consumer_state>(details::mapped_file::create(
+        file, capacity, [&](const details::mapped_file& f) { before_publish(f.fd()); })));
 }
 [[nodiscard]] inline consumer create(const std::filesystem::path& file, std::size_t capacity) {
     return create(file, capacity, [](int) {});

@@ -135,7 +135,8 @@ static_assert(file_layout::positions + sizeof(ring_positions) <= file_layout::co
         h.upper_offset != expected.upper_offset || h.upper_size != expected.upper_size ||
         h.reserved != 0)
         return "ring file with an unknown layout";
-    if (h.file_size != expected.file_size) return "ring file whose size does not match its capacity";
+    if (h.file_size != expected.file_size)
+        return "ring file whose size does not match its capacity";
     if (h.checksum != expected.checksum) return "ring file whose header was changed (checksum)";
     if (file_size < h.file_size) return "truncated ring file";
     if (file_size > h.file_size) return "ring file longer than its capacity says";
@@ -189,8 +190,7 @@ class mapped_file {
     // lock there). Throws std::system_error on a file error.
     template <class BeforePublish>
     [[nodiscard]] static mapped_file create(const std::filesystem::path& path,
-                                            std::size_t requested,
-                                            BeforePublish&& before_publish) {
+                                            std::size_t requested, BeforePublish&& before_publish) {
         const std::uint64_t capacity = checked_capacity(requested);
         const file_header header = make_file_header(capacity);
 
@@ -238,7 +238,8 @@ class mapped_file {
         file_header header{};
         const ssize_t got = ::pread(fd, &header, sizeof header, 0);
         if (got < 0) throw file_error(path, "cannot read ring file");
-        if (static_cast<std::size_t>(got) < sizeof header) throw bad_file(path, "truncated ring file");
+        if (static_cast<std::size_t>(got) < sizeof header)
+            throw bad_file(path, "truncated ring file");
         if (const char* why = header_problem(header, static_cast<std::uint64_t>(st.st_size)))
             throw bad_file(path, why);
         file.map(path, header.capacity, mode);

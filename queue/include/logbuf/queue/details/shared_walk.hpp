@@ -11,10 +11,9 @@
 // bits 0..k-1 (it is below the capacity) and the tag bits k..61: a number
 // the producer changes with every claim, so that a producer that resumes
 // after unblock() took its claim cannot mistake a later claim of the same
-// length at the same offset for its own (see claimed_header()). A header that is 0 with claimed space
-// behind it belongs to a producer that died between taking its space and
-// writing that marker: it wrote nothing, so its bytes are zero up to the
-// next record's header.
+// length at the same offset for its own (see claimed_header()). A header that is 0 with claimed
+// space behind it belongs to a producer that died between taking its space and writing that marker:
+// it wrote nothing, so its bytes are zero up to the next record's header.
 #pragma once
 
 #include <logbuf/queue/details/record_format.hpp>
