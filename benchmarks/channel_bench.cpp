@@ -810,12 +810,13 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         {row_boost_ring,
          [&](const config& c, std::uint64_t& p) {
              p = 0;
-             return bench::run_boost_byte_ring(peer_setup_of(c), in);
+             return bench::run_boost_byte_ring<bench::boost_byte_ring>(peer_setup_of(c), in);
          }},
         {row_boost_queue,
          [&](const config& c, std::uint64_t& p) {
              p = 0;
-             return bench::run_boost_pointer_queue(peer_setup_of(c), in);
+             return bench::run_boost_pointer_queue<bench::boost_pointer_queue>(peer_setup_of(c),
+                                                                               in);
          }},
     };
     config warm = cfg;  // a short warm-up run each (page tables, caches, malloc), discarded

@@ -20,9 +20,14 @@
 // not longer in time. The clock starts when the producer starts and stops when
 // the consumer returns; it is steady_clock, because the two ends are read on
 // different cores, which the timestamp counter is not guaranteed to agree on.
+//
+// Hygiene: produce and consume keep their counts in their own locals and
+// return them once; nothing either writes per record shares a cache line
+// with what the other touches (the queue under test aside).
 #pragma once
 
 #include <harness/affinity.hpp>
+#include <harness/isolated.hpp>
 #include <harness/record_sizes.hpp>
 #include <harness/reporter.hpp>
 
@@ -92,9 +97,13 @@ template <class Produce, class Consume>
 run_result run_throughput_pair(cpu_pair cpus, double seconds, const record_sequence& sizes,
                                Produce&& produce, Consume&& consume) {
     using clock = std::chrono::steady_clock;
-    clock::time_point t0, t1;
-    run_length total;
-    consumed got;
+    // Each written by one thread (t0 by the producer, `total` once at its
+    // end; t1 and `got` by the consumer, once) on lines of its own, so that
+    // the consumer's idle polls of `total` share a line with nothing written.
+    alignas(isolation_bytes) clock::time_point t0;
+    alignas(isolation_bytes) run_length total;
+    alignas(isolation_bytes) clock::time_point t1;
+    alignas(isolation_bytes) consumed got;
     run_pinned_pair(
         cpus,
         [&] {

@@ -9,9 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <ratio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -117,6 +121,82 @@ TYPED_TEST(ChannelApi, RecvForAcceptsAnyDurationType) {
     EXPECT_EQ(rx.recv_for(std::chrono::duration<float, std::milli>(1.0f)).error(), errc::timeout);
 }
 
+// Zero, negative and NaN timeouts of every representation look once; none
+// of them may overflow the deadline into the far future (UBSan checks the
+// arithmetic). Before the fix seconds(-1e10) and hours::min() blocked for ever.
+TYPED_TEST(ChannelApi, RecvForNegativeExtremesTryOnce) {
+    auto [tx, rx] = TypeParam::make(64);
+    using fsec = std::chrono::duration<double>;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    const auto start = clock_type::now();
+    EXPECT_EQ(rx.recv_for(std::chrono::seconds(-10'000'000'000)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(std::chrono::hours::min()).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(std::chrono::nanoseconds::min()).error(), errc::timeout);
+    EXPECT_EQ(
+        rx.recv_for(std::chrono::duration<std::int64_t, std::ratio<1, 1'000'000'000'000>>::min())
+            .error(),
+        errc::timeout);
+    EXPECT_EQ(
+        rx.recv_for(std::chrono::duration<std::int64_t, std::ratio<1'000'000'000'000>>(-1)).error(),
+        errc::timeout);
+    EXPECT_EQ(rx.recv_for(std::chrono::duration<std::int8_t>(-128)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(std::chrono::duration<unsigned>(0)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(fsec(-inf)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(fsec(std::numeric_limits<double>::quiet_NaN())).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(fsec(-std::numeric_limits<double>::max())).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(fsec(-0.0)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(std::chrono::duration<long double>(-1e4000L)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_for(std::chrono::duration<float, std::milli>(-1e30f)).error(), errc::timeout);
+    EXPECT_EQ(rx.recv_until(clock_type::time_point::min()).error(), errc::timeout);
+    EXPECT_LT(clock_type::now() - start, 5s);
+    // With a record waiting they hand it out; once disconnected they say so.
+    ASSERT_TRUE(send_text(tx, "n"));
+    EXPECT_EQ(to_string(rx.recv_for(std::chrono::hours::min()).bytes()), "n");
+    { auto gone = std::move(tx); }
+    EXPECT_EQ(rx.recv_for(std::chrono::seconds(-10'000'000'000)).error(), errc::disconnected);
+    EXPECT_EQ(rx.recv_for(fsec(std::numeric_limits<double>::quiet_NaN())).error(),
+              errc::disconnected);
+}
+
+// Huge timeouts of every representation mean "wait": they neither overflow
+// into the past (a timeout at once) nor crash. A record sent later arrives.
+TYPED_TEST(ChannelApi, RecvForHugeExtremesWait) {
+    using fsec = std::chrono::duration<double>;
+    const auto wait_one = [](auto timeout) {
+        auto [tx, rx] = TypeParam::make(64);
+        std::thread late([&t = tx]() {
+            std::this_thread::sleep_for(20ms);
+            EXPECT_TRUE(send_text(t, "late"));
+        });
+        const auto r = rx.recv_for(timeout);
+        late.join();
+        EXPECT_EQ(r.error(), errc{});
+        EXPECT_EQ(to_string(r.bytes()), "late");
+    };
+    wait_one(std::chrono::hours::max());
+    wait_one(std::chrono::nanoseconds::max());
+    wait_one(std::chrono::seconds(10'000'000'000));
+    wait_one(std::chrono::duration<std::uint64_t, std::nano>::max());
+    wait_one(std::chrono::duration<std::int64_t, std::ratio<1, 1'000'000'000'000>>::max());
+    wait_one(std::chrono::duration<std::int64_t, std::ratio<1'000'000'000'000>>::max());
+    wait_one(fsec(std::numeric_limits<double>::infinity()));
+    wait_one(fsec(std::numeric_limits<double>::max()));
+    wait_one(std::chrono::duration<long double>(1e4000L));
+    wait_one(std::chrono::duration<float, std::milli>(std::numeric_limits<float>::max()));
+    wait_one(std::chrono::hours(24 * 365 * 99));  // just below "for ever": a real deadline
+}
+
+// recv_until: time_point::max() waits for ever; the disconnect ends it.
+TYPED_TEST(ChannelApi, RecvUntilMaxEndsWithDisconnect) {
+    auto [tx, rx] = TypeParam::make(64);
+    std::thread leave([t = std::move(tx)]() mutable {
+        std::this_thread::sleep_for(20ms);
+        auto gone = std::move(t);
+    });
+    EXPECT_EQ(rx.recv_until(clock_type::time_point::max()).error(), errc::disconnected);
+    leave.join();
+}
+
 TYPED_TEST(ChannelApi, RecvUntilPastDeadlineTimesOut) {
     auto [tx, rx] = TypeParam::make(64);
     EXPECT_EQ(rx.recv_until(clock_type::now() - 1s).error(), errc::timeout);
@@ -205,14 +285,29 @@ TYPED_TEST(ChannelApi, MovedFromSenderIsInert) {
     auto [tx, rx] = TypeParam::make(64);
     auto moved = std::move(tx);
     // NOLINTBEGIN(bugprone-use-after-move): the point of the test
-    EXPECT_EQ(tx.send(8).error(), errc::disconnected);
-    EXPECT_EQ(tx.try_send(8).error(), errc::disconnected);
-    EXPECT_EQ(tx.send(0).error(), errc::disconnected);
+    for (const std::size_t len : {std::size_t{0}, std::size_t{8}, std::size_t{1} << 40}) {
+        auto a = tx.send(len);
+        EXPECT_FALSE(a);
+        EXPECT_EQ(a.error(), errc::disconnected);
+        EXPECT_EQ(a.data(), nullptr);
+        EXPECT_EQ(a.size(), 0u);
+        a.commit();  // no effect on an empty claim
+        auto b = tx.try_send(len);
+        EXPECT_FALSE(b);
+        EXPECT_EQ(b.error(), errc::disconnected);
+    }
     tx.notify();
     EXPECT_TRUE(tx.is_disconnected());
     EXPECT_EQ(tx.capacity(), 0u);
     EXPECT_EQ(tx.max_payload(), 0u);
+    // Moving a moved-from sender moves nothing.
+    auto still_empty = std::move(tx);
+    EXPECT_TRUE(still_empty.is_disconnected());
+    EXPECT_EQ(still_empty.try_send(8).error(), errc::disconnected);
+    tx = std::move(still_empty);
+    EXPECT_EQ(tx.send(8).error(), errc::disconnected);
     // NOLINTEND(bugprone-use-after-move)
+    EXPECT_EQ(rx.try_recv().error(), errc::empty);  // nothing reached the ring
     // The moved-to sender still counts: the receiver is not disconnected.
     EXPECT_FALSE(rx.is_disconnected());
     EXPECT_FALSE(moved.is_disconnected());
@@ -229,12 +324,33 @@ TYPED_TEST(ChannelApi, MovedFromReceiverIsInert) {
     ASSERT_TRUE(send_text(tx, "r"));
     auto moved = std::move(rx);
     // NOLINTBEGIN(bugprone-use-after-move)
-    EXPECT_EQ(rx.recv().error(), errc::disconnected);
-    EXPECT_EQ(rx.try_recv().error(), errc::disconnected);
-    EXPECT_EQ(rx.recv_for(1s).error(), errc::disconnected);
-    EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}), 0u);
+    const auto expect_disconnected = [](const auto& claim) {
+        EXPECT_FALSE(claim);
+        EXPECT_EQ(claim.error(), errc::disconnected);
+        EXPECT_EQ(claim.data(), nullptr);
+        EXPECT_EQ(claim.size(), 0u);
+    };
+    expect_disconnected(rx.recv());
+    expect_disconnected(rx.try_recv());
+    expect_disconnected(rx.recv_for(1s));
+    expect_disconnected(rx.recv_for(0s));
+    expect_disconnected(rx.recv_for(std::chrono::hours::max()));
+    expect_disconnected(rx.recv_until(clock_type::now() + 1s));
+    expect_disconnected(rx.recv_until(clock_type::time_point::max()));
+    bool called = false;
+    EXPECT_EQ(rx.drain([&called](std::span<const std::byte>) { called = true; }), 0u);
+    EXPECT_EQ(rx.drain([&called](std::span<const std::byte>) { called = true; }, 1), 0u);
+    EXPECT_FALSE(called);
     EXPECT_TRUE(rx.is_disconnected());
     EXPECT_EQ(rx.capacity(), 0u);
+    EXPECT_EQ(rx.max_payload(), 0u);
+    rx.set_park_timeout(5ms);  // harmless
+    EXPECT_EQ(rx.park_timeout(), 5ms);
+    EXPECT_EQ(rx.parking().parks, 0u);
+    {
+        auto still_empty = std::move(rx);  // moving a moved-from receiver moves nothing
+        expect_disconnected(still_empty.try_recv());
+    }
     // NOLINTEND(bugprone-use-after-move)
     // Moving the receiver did not tell the senders it was gone.
     EXPECT_FALSE(tx.is_disconnected());
@@ -277,6 +393,22 @@ TEST(ChannelMpsc, CopiesAreSendersOfTheSameChannel) {
     EXPECT_EQ(to_string(rx.recv().bytes()), "from copy");
     EXPECT_EQ(to_string(rx.recv().bytes()), "from original");
     EXPECT_EQ(copy.capacity(), tx.capacity());
+}
+
+// A copy of a moved-from sender is just as empty and is not counted: the
+// receiver still sees disconnected once the real senders are gone.
+TEST(ChannelMpsc, CopyOfAMovedFromSenderIsEmpty) {
+    auto [tx, rx] = logbuf::channel::mpsc::make(64);
+    auto live = std::move(tx);
+    auto copy = tx;  // NOLINT(bugprone-use-after-move)
+    EXPECT_TRUE(copy.is_disconnected());
+    EXPECT_EQ(copy.send(8).error(), errc::disconnected);
+    EXPECT_EQ(copy.try_send(8).error(), errc::disconnected);
+    copy = tx;  // copy-assigning an empty sender over an empty one
+    EXPECT_EQ(copy.capacity(), 0u);
+    { auto gone = std::move(live); }
+    EXPECT_TRUE(rx.is_disconnected());
+    EXPECT_EQ(rx.recv().error(), errc::disconnected);
 }
 
 TEST(ChannelMpsc, CopyAssignmentCountsSenders) {

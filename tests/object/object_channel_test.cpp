@@ -11,8 +11,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <ratio>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -206,16 +208,58 @@ TEST(ObjectChannel, LastSenderGoneMeansDisconnectedAfterTheBacklog) {
     EXPECT_EQ(rx.recv().error(), errc::disconnected);
 }
 
+// Every call on a moved-from sender or receiver (bounded and unbounded):
+// errc::disconnected or an empty answer, the value left with the caller,
+// never a crash; and the moved-to handles keep the channel going.
 TEST(ObjectChannel, MovedFromHandlesReportDisconnected) {
-    auto [tx, rx] = make_unbounded<int>();
-    auto tx2 = std::move(tx);
-    auto rx2 = std::move(rx);
-    EXPECT_EQ(tx.try_send(1).error(), errc::disconnected);  // NOLINT(bugprone-use-after-move)
-    EXPECT_TRUE(tx.is_closed());
-    EXPECT_EQ(rx.try_recv().error(), errc::disconnected);  // NOLINT(bugprone-use-after-move)
-    EXPECT_EQ(rx.recv().error(), errc::disconnected);
-    EXPECT_TRUE(tx2.try_send(1));
-    EXPECT_EQ(*rx2.recv(), 1);
+    for (const std::size_t bound : {std::size_t{0}, std::size_t{4}}) {
+        auto [tx, rx] =
+            bound == 0 ? make_unbounded<std::unique_ptr<int>>() : make<std::unique_ptr<int>>(bound);
+        auto tx2 = std::move(tx);
+        auto rx2 = std::move(rx);
+        // NOLINTBEGIN(bugprone-use-after-move): the point of the test
+        auto value = std::make_unique<int>(1);
+        EXPECT_EQ(tx.try_send(std::move(value)).error(), errc::disconnected);
+        EXPECT_EQ(tx.send(std::move(value)).error(), errc::disconnected);
+        ASSERT_NE(value, nullptr);  // not consumed
+        EXPECT_EQ(tx.try_send(std::unique_ptr<int>()).error(), errc::disconnected);
+        EXPECT_TRUE(tx.is_closed());
+        EXPECT_EQ(tx.bound(), 0u);
+        auto copy = tx;  // a copy of an empty sender is empty and not counted
+        EXPECT_EQ(copy.send(std::make_unique<int>(2)).error(), errc::disconnected);
+        copy = tx;
+
+        EXPECT_EQ(rx.try_recv().error(), errc::disconnected);
+        EXPECT_EQ(rx.recv().error(), errc::disconnected);
+        EXPECT_EQ(rx.recv_for(1s).error(), errc::disconnected);
+        EXPECT_EQ(rx.recv_for(0s).error(), errc::disconnected);
+        EXPECT_EQ(rx.recv_for(std::chrono::hours::max()).error(), errc::disconnected);
+        EXPECT_EQ(rx.recv_until(std::chrono::steady_clock::time_point::max()).error(),
+                  errc::disconnected);
+        std::vector<std::unique_ptr<int>> out;
+        EXPECT_EQ(rx.recv_many(out, 10), 0u);
+        EXPECT_TRUE(out.empty());
+        rx.close();  // no effect: does not close the live channel
+        EXPECT_TRUE(rx.is_closed());
+        EXPECT_EQ(rx.bound(), 0u);
+        rx.set_park_timeout(5ms);
+        EXPECT_EQ(rx.park_timeout(), 5ms);
+        EXPECT_EQ(rx.parking().parks, 0u);
+        EXPECT_EQ(rx.block_usage().live, 0u);
+        EXPECT_EQ(rx.block_usage().allocated, 0u);
+        {
+            auto still_empty = std::move(rx);  // moving an empty receiver moves nothing
+            EXPECT_EQ(still_empty.try_recv().error(), errc::disconnected);
+        }
+        // NOLINTEND(bugprone-use-after-move)
+        EXPECT_FALSE(rx2.is_closed());
+        EXPECT_FALSE(tx2.is_closed());
+        EXPECT_EQ(tx2.bound(), bound);
+        EXPECT_TRUE(tx2.try_send(std::move(value)));
+        EXPECT_EQ(**rx2.recv(), 1);
+        { auto gone = std::move(tx2); }  // the empty copies did not count
+        EXPECT_EQ(rx2.recv().error(), errc::disconnected);
+    }
 }
 
 TEST(ObjectChannel, CopyAndMoveAssignmentKeepTheSenderCount) {
@@ -247,6 +291,49 @@ TEST(ObjectChannel, RecvForTimesOut) {
     EXPECT_EQ(*rx.recv_for(0s), 3);
     ASSERT_TRUE(tx.try_send(4));
     EXPECT_EQ(*rx.recv_for(std::chrono::hours::max()), 4);  // "for ever", no overflow
+}
+
+// As for the byte channels: zero, negative and NaN timeouts of any
+// representation look once (before the fix seconds(-1e10) and hours::min()
+// overflowed into the far future and blocked); huge ones wait.
+TEST(ObjectChannel, RecvForExtremeDurations) {
+    using fsec = std::chrono::duration<double>;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    {
+        auto [tx, rx] = make_unbounded<int>();
+        const auto start = std::chrono::steady_clock::now();
+        EXPECT_EQ(rx.recv_for(std::chrono::seconds(-10'000'000'000)).error(), errc::timeout);
+        EXPECT_EQ(rx.recv_for(std::chrono::hours::min()).error(), errc::timeout);
+        EXPECT_EQ(rx.recv_for(std::chrono::nanoseconds::min()).error(), errc::timeout);
+        EXPECT_EQ(rx.recv_for(fsec(-inf)).error(), errc::timeout);
+        EXPECT_EQ(rx.recv_for(fsec(std::numeric_limits<double>::quiet_NaN())).error(),
+                  errc::timeout);
+        EXPECT_EQ(rx.recv_for(std::chrono::duration<long double>(-1e4000L)).error(), errc::timeout);
+        EXPECT_EQ(rx.recv_until(std::chrono::steady_clock::time_point::min()).error(),
+                  errc::timeout);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+        ASSERT_TRUE(tx.try_send(7));
+        EXPECT_EQ(*rx.recv_for(std::chrono::hours::min()), 7);
+        { auto gone = std::move(tx); }
+        EXPECT_EQ(rx.recv_for(std::chrono::seconds(-10'000'000'000)).error(), errc::disconnected);
+    }
+    const auto wait_one = [](auto timeout) {
+        auto [tx, rx] = make_unbounded<int>();
+        std::thread late([t = tx]() mutable {
+            std::this_thread::sleep_for(20ms);
+            EXPECT_TRUE(t.try_send(9));
+        });
+        const auto r = rx.recv_for(timeout);
+        late.join();
+        ASSERT_TRUE(r) << logbuf::to_string(r.error());
+        EXPECT_EQ(*r, 9);
+    };
+    wait_one(std::chrono::hours::max());
+    wait_one(std::chrono::nanoseconds::max());
+    wait_one(std::chrono::seconds(10'000'000'000));
+    wait_one(fsec(inf));
+    wait_one(fsec(std::numeric_limits<double>::max()));
+    wait_one(std::chrono::duration<std::int64_t, std::ratio<1, 1'000'000'000'000>>::max());
 }
 
 TEST(ObjectChannel, ParkedReceiverIsWokenBySend) {

@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <numeric>
 #include <type_traits>
 
 namespace logbuf::channel::details {
@@ -82,17 +84,46 @@ class receive_waiter {
     parking_stats stats_;
 };
 
-// The deadline for recv_for(timeout), for any Rep and Period. A timeout of a
-// century or more means "for ever" (time_point::max()), which also keeps the
-// conversion from overflowing; zero or negative gives a deadline already
-// passed (poll once).
+// True if a duration of period `From` converts to one of period `To` with
+// <ratio>'s exact arithmetic, i.e. the conversion factor From/To, reduced
+// the way std::ratio_divide reduces it, fits in intmax_t. (duration<R,
+// ratio<10^12>> to nanoseconds does not: 10^21. Naming such a conversion is
+// a compile error, so deadline_after goes through double for it.)
+template <class From, class To>
+[[nodiscard]] consteval bool exact_tick_conversion() noexcept {
+    constexpr std::intmax_t g1 = std::gcd(From::num, To::num);
+    constexpr std::intmax_t g2 = std::gcd(From::den, To::den);
+    constexpr auto fits = [](std::intmax_t a, std::intmax_t b) {
+        return a <= std::numeric_limits<std::intmax_t>::max() / b;
+    };
+    return fits(From::num / g1, To::den / g2) && fits(From::den / g2, To::num / g1);
+}
+
+// The deadline for recv_for(timeout), for any Rep and Period, without
+// overflow for any value:
+//   - zero, negative or NaN: a deadline already passed (poll once);
+//   - a century or more (+infinity, hours::max(), nanoseconds::max()...):
+//     time_point::max(), which wait_until() reads as "for ever";
+//   - anything between: now + timeout, rounded up to the clock's tick.
+// The two comparisons run in the common type of the argument and
+// duration<double> (floating point), which cannot overflow; past them the
+// timeout is below a century, 3.2e18 ns, which fits the clock's 64-bit count
+// (steady_clock counts from boot). Integer timeouts then convert exactly;
+// floating ones, and periods too coarse for exact conversion, through double.
 template <class Rep, class Period>
 [[nodiscard]] std::chrono::steady_clock::time_point deadline_after(
     std::chrono::duration<Rep, Period> timeout) noexcept {
     using clock = std::chrono::steady_clock;
-    constexpr std::chrono::duration<double> forever = std::chrono::hours(24 * 365 * 100);
-    if (std::chrono::duration<double>(timeout) >= forever) return clock::time_point::max();
-    return clock::now() + std::chrono::ceil<clock::duration>(timeout);
+    using seconds = std::chrono::duration<double>;
+    constexpr seconds forever = std::chrono::hours(24 * 365 * 100);
+    if (!(timeout > seconds::zero())) return clock::time_point::min();
+    if (timeout >= forever) return clock::time_point::max();
+    if constexpr (std::chrono::treat_as_floating_point_v<Rep> ||
+                  !exact_tick_conversion<Period, clock::period>()) {
+        return clock::now() + std::chrono::ceil<clock::duration>(seconds(timeout));
+    } else {
+        return clock::now() + std::chrono::ceil<clock::duration>(timeout);
+    }
 }
 
 }  // namespace logbuf::channel::details
