@@ -28,7 +28,17 @@ using shared_test::reap;
 using shared_test::ring_path;
 using namespace std::chrono_literals;
 
-// The README's example, as it is printed there.
+// The README's example, as it is printed there (the README-BEGIN/END blocks).
+void readme_recover(const std::filesystem::path& file) {
+    // README-BEGIN
+    // After every process died (a file on disk survives them all):
+    std::size_t n = logbuf::queue::shared::recover(file, [](std::span<const std::byte> record) {
+        std::fwrite(record.data(), 1, record.size(), stdout);  // committed, never consumed
+    });
+    // README-END
+    EXPECT_EQ(n, 0u);  // the logger had received everything
+}
+
 void readme_example(const std::filesystem::path& file, bool logger) {
     if (logger) {
         // README-BEGIN
@@ -70,6 +80,7 @@ TEST(SharedChannel, TheReadmeExampleRuns) {
     ASSERT_EQ(created.receive(), 'x');
     readme_example(path, false);
     EXPECT_EQ(reap(logger), 0);
+    readme_recover(path);
 }
 
 TEST(SharedChannel, NotifyWakesAReceiverParkedInAnotherProcess) {
