@@ -263,7 +263,7 @@ class producer {
 // thread. try_claim() and drain() as queue::consumer, on checked headers.
 class consumer {
   public:
-    consumer() noexcept = default;
+    consumer() noexcept : inner_(std::shared_ptr<details::reader>()) {}
     explicit consumer(std::shared_ptr<details::shared_consumer_state> state) noexcept
         : inner_(std::shared_ptr<details::reader>(state, &state->reader)),
           state_(std::move(state)) {}
