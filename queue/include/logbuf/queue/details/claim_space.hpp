@@ -66,9 +66,10 @@ struct shared_tail {
 // ring, a lost compare-exchange, bad lengths. Out of line so that the fast
 // path below stays a handful of instructions in the caller.
 template <class Tail>
-[[nodiscard, gnu::noinline]] write_claim claim_space_slow(ring& r, Tail tail,
+[[nodiscard, gnu::noinline]] write_claim claim_space_slow(const ring& r, Tail tail,
                                                           std::uint64_t& cached_head,
                                                           std::size_t len) noexcept {
+    if (r.is_disconnected()) return write_claim(errc::disconnected);  // a moved-from producer
     // One compare catches both len == 0 (wraps to SIZE_MAX) and len too large.
     if (len - 1 >= r.max_payload())
         return write_claim(len == 0 ? errc::zero_length : errc::too_large);
@@ -88,7 +89,7 @@ template <class Tail>
         }
         if (!tail.try_advance(position, position + take)) continue;  // lost a race: retry
         if (padding != 0) {
-            // Release pairs with the consumer's acquire in ring::next_committed().
+            // Release pairs with the consumer's acquire in reader::next_committed().
             header_of(r.at(position)).store(skip_header(padding), std::memory_order_release);
         }
         if (record_too) return write_claim(r.at(position + padding), len);
@@ -100,7 +101,7 @@ template <class Tail>
 // the end of the buffer, room by the cached head, and (MPSC) an uncontended
 // compare-exchange. Anything else goes to claim_space_slow, which starts over.
 template <class Tail>
-[[nodiscard, gnu::always_inline]] inline write_claim claim_space(ring& r, Tail tail,
+[[nodiscard, gnu::always_inline]] inline write_claim claim_space(const ring& r, Tail tail,
                                                                  std::uint64_t& cached_head,
                                                                  std::size_t len) noexcept {
     std::uint64_t position = tail.load();
