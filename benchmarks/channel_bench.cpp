@@ -895,6 +895,7 @@ void usage() {
         "  --seed=N            record-size sequence seed (1)\n"
         "  --producer-cpu=N --consumer-cpu=N   (first two allowed CPUs)\n"
         "  --only=micro|wake|throughput\n"
+        "  --realtime          two-thread runs at SCHED_FIFO 1 once pinned (root; a busy machine)\n"
         "  --quick             --reps=3 --seconds=0.1 --batches=4 --wake-trials=20\n"
         "  --count-ops=N       run each sender hot path N times single-threaded (for callgrind)");
 }
@@ -907,6 +908,7 @@ int run(int argc, char** argv) {
     }
     config cfg;
     const bool quick = opt.has("quick");
+    bench::realtime_pairs() = opt.has("realtime");
     cfg.reps = static_cast<int>(opt.get_int("reps", quick ? 3 : cfg.reps));
     cfg.seconds = opt.get_double("seconds", quick ? 0.1 : cfg.seconds);
     cfg.batch = static_cast<std::size_t>(opt.get_int("batch", static_cast<long long>(cfg.batch)));
