@@ -188,6 +188,7 @@ void spdlog_source::retire(async_logger* from) noexcept {
         {
             const std::lock_guard<std::mutex> lock(loggers_mutex_);
             orphans_.push_back(from);
+            has_orphans_.store(true, std::memory_order_relaxed);  // relaxed: see peek()
         }
         backend_.wake();
         if (w != nullptr) {
@@ -203,11 +204,16 @@ std::optional<backend_time> spdlog_source::peek() noexcept {
     if (!head_) {
         head_ = consumer_.try_claim();
         if (!head_) {
+            // Relaxed: a hint; the list itself is read under the mutex. An
+            // orphan added after this load waits for the next look.
+            if (!has_orphans_.load(std::memory_order_relaxed)) [[likely]]
+                return std::nullopt;
             // Seen empty: every record of an orphan is written.
             std::vector<async_logger*> gone;
             {
                 const std::lock_guard<std::mutex> lock(loggers_mutex_);
                 gone.swap(orphans_);
+                has_orphans_.store(false, std::memory_order_relaxed);  // relaxed: as above
             }
             for (async_logger* l : gone)
                 end_of(l);
@@ -393,6 +399,7 @@ void spdlog_source::after_fork_in_child() noexcept {
     // loggers are gone in the parent; here they are leaked, never written.
     const std::lock_guard<std::mutex> lock(loggers_mutex_);
     orphans_.clear();
+    has_orphans_.store(false, std::memory_order_relaxed);
     // Relaxed: one thread.
     drops_reported_ = dropped_.load(std::memory_order_relaxed);
     lost_flushes_reported_ = lost_flushes_.load(std::memory_order_relaxed);

@@ -144,8 +144,9 @@ class spdlog_source final : public backend_source {
     // removed by the backend. orphans_: loggers whose retire record did not
     // fit a full ring; deleted once the ring has been seen empty.
     std::mutex loggers_mutex_;
-    std::vector<async_logger*> loggers_;  // loggers_mutex_
-    std::vector<async_logger*> orphans_;  // loggers_mutex_
+    std::vector<async_logger*> loggers_;    // loggers_mutex_
+    std::vector<async_logger*> orphans_;    // loggers_mutex_
+    std::atomic<bool> has_orphans_{false};  // orphans_ is not empty (a hint)
     // Relaxed counter of loggers not yet deleted; the backend reads it in
     // retired() after it has deleted the last one itself.
     std::atomic<std::size_t> live_{0};
