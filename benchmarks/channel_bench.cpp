@@ -25,10 +25,10 @@
 // channel (send + copy + commit + notify per record; the receiver recv()s
 // one record at a time, or recv()s and then drain()s what else is there, and
 // parks whenever the ring runs dry), next to queue_bench's peers:
-// boost::lockfree::spsc_queue<char> as a byte ring and
-// boost::lockfree::queue<record*> with a heap record per message (their code
-// is queue_bench's, repeated here), and the raw SPSC queue with a spinning
-// consumer.
+// boost::lockfree::spsc_queue<char, capacity<2 MiB>> as a byte ring and
+// boost::lockfree::queue<record*, capacity<4096>> with a heap record per
+// message (harness/peers.hpp, the same code as queue_bench's), and the raw
+// SPSC queue with a spinning consumer.
 //
 // Instruction counts (exact and repeatable, unlike any timing here):
 //   valgrind --tool=callgrind --callgrind-out-file=cb.out channel_bench --count-ops=10000
@@ -770,8 +770,8 @@ constexpr const char* row_c_spsc_f = "channel spsc [f], recv()+drain()";
 constexpr const char* row_c_mpsc = "channel mpsc, recv()";
 constexpr const char* row_c_mpsc_d = "channel mpsc, recv()+drain()";
 constexpr const char* row_q_spsc = "queue spsc, spinning drain()";
-constexpr const char* row_boost_ring = "boost spsc_queue<char> byte ring";
-constexpr const char* row_boost_queue = "boost queue<T*> + heap record";
+constexpr const char* row_boost_ring = "boost spsc_queue<char,capacity<2M>>";
+constexpr const char* row_boost_queue = "boost queue<T*,capacity<4096>>+heap";
 
 struct throughput_contender {
     const char* name;
@@ -895,6 +895,7 @@ void usage() {
         "  --seed=N            record-size sequence seed (1)\n"
         "  --producer-cpu=N --consumer-cpu=N   (first two allowed CPUs)\n"
         "  --only=micro|wake|throughput\n"
+        "  --realtime          two-thread runs at SCHED_FIFO 1 once pinned (root; a busy machine)\n"
         "  --quick             --reps=3 --seconds=0.1 --batches=4 --wake-trials=20\n"
         "  --count-ops=N       run each sender hot path N times single-threaded (for callgrind)");
 }
@@ -907,6 +908,7 @@ int run(int argc, char** argv) {
     }
     config cfg;
     const bool quick = opt.has("quick");
+    bench::realtime_pairs() = opt.has("realtime");
     cfg.reps = static_cast<int>(opt.get_int("reps", quick ? 3 : cfg.reps));
     cfg.seconds = opt.get_double("seconds", quick ? 0.1 : cfg.seconds);
     cfg.batch = static_cast<std::size_t>(opt.get_int("batch", static_cast<long long>(cfg.batch)));

@@ -8,17 +8,23 @@
 //
 // Throughput: a producer and a consumer pinned on two cores move the same
 // seeded sequence of random 8-1024-byte records through
-//   logbuf spsc and mpsc (one producer), 2 MiB ring;
-//   boost::lockfree::spsc_queue<char> used as a byte ring (length prefix,
-//     bulk push, bulk pop into a local buffer), 2 MiB;
-//   boost::lockfree::queue<record*> with one heap record per message;
+//   logbuf spsc and mpsc (one producer), 2 MiB ring, each used through the
+//     std::pair make() returns and with each handle in its own allocation;
+//   boost::lockfree::spsc_queue<char, capacity<2 MiB>> used as a byte ring
+//     (length prefix, bulk push, bulk pop into a local buffer), and the
+//     runtime-sized spsc_queue<char> for comparison;
+//   boost::lockfree::queue<record*> (capacity<4096>, and 4096 runtime nodes)
+//     and moodycamel::ConcurrentQueue<record*> (tokens, bulk dequeue), one
+//     heap record per message;
 // and one thread memcpy's the same sequence into a 2 MiB buffer as the
 // bandwidth reference. Every record carries its sequence number in its first
-// 8 bytes; the consumer checks it, the length and the last byte.
+// 8 bytes; the consumer checks it, the length and the last byte. Peers'
+// configurations: harness/peers.hpp.
 //
 // Per-operation cost (one thread, nothing contended): producer claim + 64-byte
 // copy + commit and consumer claim + read + release, for logbuf and the Boost
-// byte ring, amortised over batches of 10 000 and timed one by one.
+// byte ring (compile-time capacity), amortised over batches of 10 000 and
+// timed one by one.
 //
 // Contenders alternate within every repetition; the report gives medians,
 // min-max spreads and ratios paired per repetition. It reports, it never fails.
@@ -461,9 +467,14 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         c.run(warm);
 
     std::uint64_t errors = 0;
+    std::vector<double> round_trips;
     bench::run_alternating(cfg.reps, contenders.size(), [&](std::size_t k, int) {
+        // Which state the two cores are in for this run (harness/coupling.hpp).
+        const double rtt = bench::line_round_trip_ns(cfg.cpus);
+        round_trips.push_back(rtt);
         const run_result r = contenders[k].run(cfg);
         bench::add_throughput(res, contenders[k].name, r);
+        res.add(contenders[k].name, "rtt", rtt);
         errors += r.errors;
     });
 
@@ -482,17 +493,39 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         "try_dequeue_bulk of 64.\n",
         bench::boost_ring_bytes, cfg.boost_queue_nodes, bench::boost_queue_capacity,
         cfg.boost_queue_nodes);
+    auto columns = bench::throughput_columns();
+    columns.push_back({"rtt", "line RTT ns", 0});
     bench::print_table(
         std::cout, res,
         {row_spsc, row_spsc_own, row_mpsc, row_mpsc_own, row_boost_ring, row_boost_ring_rt,
          row_boost_queue, row_boost_queue_rt, row_moodycamel, row_memcpy},
-        bench::throughput_columns(), row_width);
+        columns, row_width);
+    const bench::stats rtt = bench::summarize(round_trips);
+    std::printf(
+        "cache-line round trip between the two CPUs before each run: median %.0f ns "
+        "[%.0f-%.0f]%s\n",
+        rtt.median, rtt.min, rtt.max,
+        rtt.max > 1.5 * rtt.min ? "  <-- the cores' coupling changed during the run" : "");
     std::printf("consumer check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
 
-    std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");
+    // Ratios over every repetition, then - when the cores' coupling changed
+    // during the run - separately for the runs that saw each state.
+    const double split = 2 * rtt.min;
+    const bool two_states = rtt.max >= split;
     const auto ratio_line = [&](const char* what, const char* a, const char* b) {
         bench::print_ratio(std::cout, res, what, a, b, "GB/s");
+        if (!two_states) return;
+        for (const bool close : {true, false}) {
+            const bench::stats s = close ? res.ratio_where(a, b, "GB/s", "rtt", 0, split)
+                                         : res.ratio_where(a, b, "GB/s", "rtt", split, 1e300);
+            if (s.n == 0) continue;
+            std::printf("      %-46s %7.3f [%.3f-%.3f]  IQR %.3f-%.3f  (%zu reps)\n",
+                        close ? "  cores close (RTT < split)" : "  cores far (RTT >= split)",
+                        s.median, s.min, s.max, s.q1, s.q3, s.n);
+        }
     };
+    std::printf("ratios (GB/s, paired per repetition): median [min-max]%s\n",
+                two_states ? "; split at RTT 2x the fastest" : "");
     ratio_line("spsc / boost byte ring capacity<2M>", row_spsc, row_boost_ring);
     ratio_line("spsc / boost byte ring runtime-sized", row_spsc, row_boost_ring_rt);
     ratio_line("spsc / memcpy", row_spsc, row_memcpy);
@@ -668,6 +701,7 @@ void usage() {
         "  --seed=N            record-size sequence seed (1)\n"
         "  --producer-cpu=N --consumer-cpu=N   (first two allowed CPUs)\n"
         "  --idle-pauses=N     consumer spin-wait hints after an empty poll, every queue (1)\n"
+        "  --realtime          two-thread runs at SCHED_FIFO 1 once pinned (root; a busy machine)\n"
         "  --only=throughput|micro\n"
         "  --quick             --reps=3 --seconds=0.1 --batches=4\n"
         "  --count-ops=N       run each hot path N times single-threaded (for callgrind)\n"
@@ -697,6 +731,7 @@ int run(int argc, char** argv) {
     cfg.cpus.producer = static_cast<int>(opt.get_int("producer-cpu", cfg.cpus.producer));
     cfg.cpus.consumer = static_cast<int>(opt.get_int("consumer-cpu", cfg.cpus.consumer));
     cfg.idle_pauses = static_cast<int>(opt.get_int("idle-pauses", cfg.idle_pauses));
+    bench::realtime_pairs() = opt.has("realtime");
     const std::string only = opt.get("only", "");
     const long long count = opt.get_int("count-ops", 0);
     opt.reject_unknown();

@@ -38,8 +38,8 @@
 // Any difference aborts with "ring_fuzzer: MISMATCH ..." and the model state.
 // LOGBUF_FUZZ_TRACE=1 in the environment prints every operation.
 //
-// White box: the ring is built with details::ring directly (that is all
-// make() does) so the fuzzer can look at its bytes and tail.
+// White box: the ring is built with details::in_process_ring directly (that
+// is all make() does) so the fuzzer can look at its bytes and tail.
 #include <logbuf/error.hpp>
 #include <logbuf/queue/details/record_format.hpp>
 #include <logbuf/queue/details/ring.hpp>
@@ -194,13 +194,16 @@ struct open_claim {
 class harness {
   public:
     harness(bool spsc, std::size_t requested)
-        : spsc_(spsc), ring_(std::make_shared<d::ring>(requested)), consumer_(ring_) {
+        : spsc_(spsc),
+          block_(d::in_process_ring::make(requested)),
+          ring_(&block_->consumer.view()),
+          consumer_(std::shared_ptr<d::reader>(block_, &block_->consumer)) {
         model_.capacity = ring_->capacity();
         base_ = ring_->at(0);
         if (spsc_) {
-            spsc_producer_.emplace(ring_);
+            spsc_producer_.emplace(*ring_, block_);
         } else {
-            mpsc_producers_[0].emplace(ring_);
+            mpsc_producers_[0].emplace(*ring_, block_);
         }
         check(ring_->capacity() == std::bit_ceil(requested), "capacity %zu for request %zu",
               ring_->capacity(), requested);
@@ -737,7 +740,8 @@ class harness {
     }
 
     bool spsc_;
-    std::shared_ptr<d::ring> ring_;
+    std::shared_ptr<d::in_process_ring> block_;  // what make() allocates
+    const d::ring* ring_;                        // its view
     const std::byte* base_ = nullptr;
     std::optional<q::spsc::producer> spsc_producer_;
     std::array<std::optional<q::mpsc::producer>, 4> mpsc_producers_;

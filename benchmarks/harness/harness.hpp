@@ -15,6 +15,7 @@
 #pragma once
 
 #include <harness/affinity.hpp>
+#include <harness/coupling.hpp>
 #include <harness/histogram.hpp>
 #include <harness/latency.hpp>
 #include <harness/machine.hpp>

@@ -91,6 +91,21 @@ class results {
         return summarize(std::move(r));
     }
 
+    // The same, over the repetitions where both rows' `by` samples lie in
+    // [lo, hi) (e.g. the runs that saw one state of the machine).
+    [[nodiscard]] stats ratio_where(const std::string& a, const std::string& b,
+                                    const std::string& metric, const std::string& by, double lo,
+                                    double hi) const {
+        const auto& x = samples(a, metric);
+        const auto& y = samples(b, metric);
+        const auto& bx = samples(a, by);
+        const auto& by_ = samples(b, by);
+        std::vector<double> r;
+        for (std::size_t i = 0; i < std::min(x.size(), y.size()); ++i)
+            if (bx[i] >= lo && bx[i] < hi && by_[i] >= lo && by_[i] < hi) r.push_back(x[i] / y[i]);
+        return summarize(std::move(r));
+    }
+
     [[nodiscard]] const std::vector<std::string>& rows() const noexcept { return rows_; }
 
   private:
@@ -149,13 +164,13 @@ inline void print_table(std::ostream& os, const results& r, const std::vector<st
 enum direction { at_least, at_most };
 
 // One "a / b" line: the ratio of two rows' `metric`, paired per repetition,
-// as median [min-max].
+// as median [min-max] and the interquartile range.
 inline void print_ratio(std::ostream& os, const results& r, const std::string& what,
                         const std::string& a, const std::string& b, const std::string& metric) {
     const stats s = r.ratio(a, b, metric);
     char buf[256];
-    std::snprintf(buf, sizeof buf, "  %-50s %7.3f [%.3f-%.3f]\n", what.c_str(), s.median, s.min,
-                  s.max);
+    std::snprintf(buf, sizeof buf, "  %-50s %7.3f [%.3f-%.3f]  IQR %.3f-%.3f\n", what.c_str(),
+                  s.median, s.min, s.max, s.q1, s.q3);
     os << buf;
 }
 

@@ -60,7 +60,7 @@ class write_claim {
     // Publishes the record to the consumer. No effect on an empty claim.
     void commit() noexcept {
         if (!record_) return;
-        // Release pairs with the consumer's acquire in ring::next_committed():
+        // Release pairs with the consumer's acquire in reader::next_committed():
         // the payload written through data() is visible once the length is.
         details::header_of(record_).store(size_, std::memory_order_release);
         record_ = nullptr;
@@ -72,7 +72,7 @@ class write_claim {
         // A skip region's body must read zero (record.hpp); we may have
         // written part of a payload, so we clear it ourselves.
         std::memset(details::payload_of(record_), 0, details::padded_length(size_));
-        // Release pairs with the consumer's acquire in ring::next_committed():
+        // Release pairs with the consumer's acquire in reader::next_committed():
         // it sees the zeroed body once it sees the skip header.
         details::header_of(record_).store(details::skip_header(details::record_size(size_)),
                                           std::memory_order_release);
@@ -89,10 +89,10 @@ class read_claim {
   public:
     read_claim() noexcept = default;
     explicit read_claim(errc why) noexcept : error_(why) {}
-    // The record at `ring`'s read position, `len` payload bytes. The ring
-    // marks itself as having a claim out until release().
-    read_claim(details::ring* ring, std::size_t len) noexcept
-        : ring_(ring), data_(ring->read_payload()), size_(len) {
+    // The record at `reader`'s read position, `len` payload bytes. The
+    // reader marks itself as having a claim out until release().
+    read_claim(details::reader* reader, std::size_t len) noexcept
+        : ring_(reader), data_(reader->read_payload()), size_(len) {
         ring_->set_claim_outstanding(true);
     }
 
@@ -134,7 +134,7 @@ class read_claim {
     }
 
   private:
-    details::ring* ring_ = nullptr;  // null when empty
+    details::reader* ring_ = nullptr;  // null when empty
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
     errc error_{};

@@ -30,21 +30,44 @@ using logbuf::queue::write_claim;
 // object is used by one thread at a time; give each thread its own copy.
 class producer {
   public:
-    explicit producer(std::shared_ptr<details::ring> ring) noexcept : ring_(std::move(ring)) {}
+    // A producer of the ring `view` describes; `owner` keeps its storage
+    // alive (make() passes the allocation; a file-backed ring its mapping).
+    producer(const details::ring& view, std::shared_ptr<void> owner) noexcept
+        : ring_(view), owner_(std::move(owner)) {}
+    producer(const producer&) noexcept = default;
+    producer& operator=(const producer&) noexcept = default;
+    // A moved-from producer is empty: try_claim() reports errc::disconnected.
+    producer(producer&& other) noexcept
+        : ring_(std::exchange(other.ring_, details::ring::disconnected())),
+          owner_(std::move(other.owner_)),
+          cached_head_(other.cached_head_) {}
+    producer& operator=(producer&& other) noexcept {
+        if (this != &other) {
+            ring_ = std::exchange(other.ring_, details::ring::disconnected());
+            owner_ = std::move(other.owner_);
+            cached_head_ = other.cached_head_;
+        }
+        return *this;
+    }
+    ~producer() = default;
 
     // Claims space for a `len`-byte record. On failure the claim is empty and
     // error() is errc::full, errc::zero_length or errc::too_large
-    // (len > max_payload()). Lock-free; never blocks, allocates or throws.
+    // (len > max_payload()), or errc::disconnected on a moved-from producer.
+    // Lock-free; never blocks, allocates or throws.
     [[nodiscard]] write_claim try_claim(std::size_t len) noexcept {
-        return details::claim_space(*ring_, details::shared_tail{&ring_->tail()}, cached_head_,
-                                    len);
+        return details::claim_space(ring_, details::shared_tail{&ring_.tail()}, cached_head_, len);
     }
 
-    [[nodiscard]] std::size_t capacity() const noexcept { return ring_->capacity(); }
-    [[nodiscard]] std::size_t max_payload() const noexcept { return ring_->max_payload(); }
+    // 0 on a moved-from producer.
+    [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+    [[nodiscard]] std::size_t max_payload() const noexcept {
+        return ring_.is_disconnected() ? 0 : ring_.max_payload();
+    }
 
   private:
-    std::shared_ptr<details::ring> ring_;
+    details::ring ring_;             // read-only view
+    std::shared_ptr<void> owner_;    // keeps the storage alive
     std::uint64_t cached_head_ = 0;  // this copy's last view of head; reloaded when it looks full
 };
 
