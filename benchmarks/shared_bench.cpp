@@ -10,6 +10,10 @@
 //   latency     commit + notify() in one process to recv() returning in the
 //               other, the receiver parked (the sender waits 1 ms between
 //               records); the in-process channel beside it.
+//   --count-ops=N  the producer's claim + 64 B copy + commit and the
+//               consumer's drain per record, N times each, single-threaded,
+//               in-process mpsc and shared ring: run it under callgrind for
+//               exact instruction counts (inclusive / N per op).
 //
 // The clock is steady_clock (CLOCK_MONOTONIC: one clock for every process).
 #include <logbuf/channel/mpsc.hpp>
@@ -332,12 +336,59 @@ void latency_section(const config& cfg) {
     }
 }
 
+// --count-ops: each path in its own non-inlined function (callgrind's
+// inclusive count / N = instructions per op, ~3 of them the loop's).
+template <class Producer>
+bool produce_64(Producer& tx, const std::byte* src) {
+    auto c = tx.try_claim(64);
+    if (!c) return false;
+    std::memcpy(c.data(), src, 64);
+    c.commit();
+    return true;
+}
+[[gnu::noinline]] void count_mpsc_produce(logbuf::queue::mpsc::producer& tx, const std::byte* src,
+                                          std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(produce_64(tx, src));
+}
+[[gnu::noinline]] void count_shared_produce(logbuf::queue::shared::producer& tx,
+                                            const std::byte* src, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        bench::do_not_optimize(produce_64(tx, src));
+}
+[[gnu::noinline]] void count_mpsc_drain(logbuf::queue::consumer& rx, std::byte* out,
+                                        std::size_t n) {
+    rx.drain([out](std::span<const std::byte> r) { std::memcpy(out, r.data(), r.size()); }, n);
+}
+[[gnu::noinline]] void count_shared_drain(logbuf::queue::shared::consumer& rx, std::byte* out,
+                                          std::size_t n) {
+    rx.drain([out](std::span<const std::byte> r) { std::memcpy(out, r.data(), r.size()); }, n);
+}
+
+int count_ops(const config& cfg, std::size_t n) {
+    if (n * 72 > cfg.ring_bytes) throw std::invalid_argument("--count-ops: too many for the ring");
+    const auto src = bench::random_bytes(64, cfg.seed);
+    std::vector<std::byte> out(64);
+    auto [mtx, mrx] = logbuf::queue::mpsc::make(cfg.ring_bytes);
+    auto srx = logbuf::queue::shared::create(cfg.file, cfg.ring_bytes);
+    auto stx = logbuf::queue::shared::open(cfg.file);
+    for (int round = 0; round < 2; ++round) {  // the first round warms pages and caches
+        count_mpsc_produce(mtx, src.data(), n);
+        count_mpsc_drain(mrx, out.data(), n);
+        count_shared_produce(stx, src.data(), n);
+        count_shared_drain(srx, out.data(), n);
+    }
+    std::printf("count-ops: %zu operations per function, twice (halve the inclusive count)\n", n);
+    return 0;
+}
+
 int run(int argc, char** argv) {
     bench::options opt(argc, argv);
     if (opt.has("help")) {
         std::puts(
             "shared_bench [--reps=N] [--seconds=S] [--trials=N] [--file=PATH] [--quick]\n"
-            "  [--producer-cpu=N --consumer-cpu=N] [--only=throughput|latency]");
+            "  [--producer-cpu=N --consumer-cpu=N] [--only=throughput|latency]\n"
+            "  [--count-ops=N]  hot paths N times single-threaded, for callgrind");
         return 0;
     }
     config cfg;
@@ -350,7 +401,14 @@ int run(int argc, char** argv) {
     cfg.cpus.producer = static_cast<int>(opt.get_int("producer-cpu", cfg.cpus.producer));
     cfg.cpus.consumer = static_cast<int>(opt.get_int("consumer-cpu", cfg.cpus.consumer));
     const std::string only = opt.get("only", "");
+    const long long count = opt.get_int("count-ops", 0);
     opt.reject_unknown();
+    if (count > 0) {
+        const int r = count_ops(cfg, static_cast<std::size_t>(count));
+        std::error_code ignored;
+        std::filesystem::remove(cfg.file, ignored);
+        return r;
+    }
     if (cfg.reps < 1 || cfg.latency_trials < 1) throw std::invalid_argument("bad --reps/--trials");
 
     std::printf("logbuf shared_bench\n");
