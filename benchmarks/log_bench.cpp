@@ -82,7 +82,8 @@ struct run_result {
 
 // The workload of one thread: `n` fills, paced one per `gap` ticks (0: flat out).
 template <class Logger>
-void fills(Logger& log, std::uint64_t seed, std::uint64_t n, bench::ticks gap, bench::histogram& h) {
+void fills(Logger& log, std::uint64_t seed, std::uint64_t n, bench::ticks gap,
+           bench::histogram& h) {
     std::uint64_t id = 1'000'000 * seed;
     std::uint64_t x = std::uint64_t{0x9E3779B97F4A7C15} * seed;
     bench::ticks next = bench::start();
@@ -115,7 +116,8 @@ void drive(int threads, std::uint64_t n, bench::ticks gap, Logger& log, Finish&&
             ready.fetch_add(1, std::memory_order_release);
             while (!go.load(std::memory_order_acquire))
                 bench::cpu_relax();
-            fills(log, static_cast<std::uint64_t>(t) + 1, n, gap, hist[static_cast<std::size_t>(t)]);
+            fills(log, static_cast<std::uint64_t>(t) + 1, n, gap,
+                  hist[static_cast<std::size_t>(t)]);
         });
     while (ready.load(std::memory_order_acquire) < threads)
         std::this_thread::yield();

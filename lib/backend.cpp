@@ -481,8 +481,10 @@ void backend::child_after_fork() noexcept {
             "logging may block in that sink\n",
             stderr);
     }
-    // The parent's thread does not exist here: forget it (never join it).
-    b.thread_ = nullptr;
+    // The parent's thread does not exist here: forget it (never join or
+    // destroy it: a joinable std::thread's destructor terminates). Kept
+    // reachable, not leaked.
+    if (b.thread_ != nullptr) b.forgotten_thread_ = std::exchange(b.thread_, nullptr);
     b.state_.store(state::idle, std::memory_order_relaxed);
     b.backend_thread_.store(std::thread::id{}, std::memory_order_relaxed);
     b.stop_requested_now_ = false;

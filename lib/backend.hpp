@@ -199,8 +199,9 @@ class backend {
     std::mutex control_;
     std::vector<std::shared_ptr<backend_source>> incoming_;  // control_
     std::deque<std::shared_ptr<request>> requests_;          // control_
-    std::thread* thread_ = nullptr;                          // control_; leaked in a fork child
-    bool exit_hook_ = false;                                 // control_
+    std::thread* thread_ = nullptr;                          // control_
+    std::thread* forgotten_thread_ = nullptr;  // a fork child's: the parent's, never joined
+    bool exit_hook_ = false;                   // control_
 
     // Held by whoever runs a round (the thread, or a caller once stopped),
     // so that fork() never copies a half-written sink and the stopped

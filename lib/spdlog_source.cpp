@@ -252,7 +252,7 @@ void spdlog_source::write_next() noexcept {
             // Acquire pairs with the exchange in await(): a waiter that has
             // given up hears about it while the logger still exists.
             if (w != nullptr && w->state.load(std::memory_order_acquire) == waiter::abandoned)
-                report_give_up(*logger, "the logger's destruction");
+                report_give_up(*logger, "destruction");
             end_of(logger);  // done before the waiter returns (on_thread_stop too)
             complete(w);
             return;
