@@ -27,7 +27,8 @@ mutants=(
     "drain: no quarter-ring publish|ring|queue/include/logbuf/queue/consumer.hpp|s|if (r.quarter_released()) r.publish();|(void)0;|"
     "claims: walk stops at once|ring|queue/include/logbuf/queue/details/reader.hpp|s|if (released_ != next_) \[\[unlikely\]\]|if (false)|"
     "block_list: popped value not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|value->~T();|(void)value;|"
-    "receiver: arrived values not destroyed|object|channel/include/logbuf/channel/object.hpp|s|while (state_->list.try_pop_with(\[\](T..) noexcept {}) == queue::pop_status::value)|while (false)|"
+    "discard: arrived values not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|} while (status == pop_status::value);|} while (false);|"
+    "discard: writer ignores the hand-over|object|queue/include/logbuf/queue/block_list.hpp|s|if (b->publish(offset)) \[\[unlikely\]\]|if (b->publish(offset) \&\& false)|"
     "bounded: permit not returned|object|channel/include/logbuf/channel/object.hpp|s|        state_->return_permits(1);|        (void)0;|"
 )
 
@@ -49,7 +50,7 @@ for entry in "${mutants[@]}"; do
         continue
     fi
     extra=()
-    [[ $fuzzer == object ]] && extra=("$root/lib/futex.cpp" "$root/lib/parker.cpp")
+    [[ $fuzzer == object ]] && extra=("$root/channel/futex.cpp" "$root/channel/parker.cpp")
     if ! "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -UNDEBUG -I"$dir/include" -I"$dir/queue/include" -I"$dir/channel/include" \
         "$root/fuzz/${fuzzer}_fuzzer.cpp" "${extra[@]}" -o "$dir/fuzzer" >"$dir/build.log" 2>&1; then

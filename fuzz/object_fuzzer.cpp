@@ -17,6 +17,10 @@
 // destroyed (leaked), or destroyed while still in the channel shows at once,
 // not just at the end.
 //
+// Mid-write: a send can run more sends, and destroy the receiver, from
+// inside the move of its value into the slot (a sender caught between claim
+// and publish, in one thread); afterwards nothing sent may be alive.
+//
 // Exceptions: the input can arm "the n-th copy or move from now throws" for
 // one call into the library. A send that throws must leave nothing in the
 // channel and the caller's value intact; a receive that throws must leave the
@@ -40,6 +44,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <set>
 #include <utility>
@@ -80,6 +85,8 @@ struct life_registry {
     std::set<std::uint64_t> live;
     std::uint64_t next_token = 1;
     int countdown = 0;
+    // Runs (once) inside the next copy or move: the write of a slot.
+    std::function<void()> during_write;
 
     std::uint64_t born() {
         const std::uint64_t t = next_token++;
@@ -91,6 +98,7 @@ struct life_registry {
               static_cast<unsigned long long>(token));
     }
     void copy_or_move() {
+        if (during_write) std::exchange(during_write, nullptr)();
         if (countdown > 0 && --countdown == 0) throw injected_failure{};
     }
 };
@@ -423,6 +431,57 @@ class channel_harness {
         ++in_flight_;
     }
 
+    // A send during whose write of the slot (T's move constructor) more
+    // values are sent behind it and, if the input says so, the receiver is
+    // destroyed. The receiver cannot pass the slot being written, so the
+    // send that writes it must destroy its value and every value behind it
+    // once written: after the call nothing sent may be alive, although the
+    // senders are.
+    void send_while_writing(input& in) {
+        const std::uint8_t how = in.byte();
+        const std::size_t behind = in.byte() % 41;  // up to past a block boundary
+        auto& sender = senders_[(how >> 2) % senders_.size()];
+        if (!sender || expected_send() != errc{}) return;  // no write would happen
+        auto& slot = held_.slots[how % held_.slots.size()];
+        if (!slot || !slot->holds_value()) slot.emplace(next_id_++);
+        const std::uint64_t id = slot->id();
+        const bool drop = (how & 0x80) != 0;
+        bool ran = false;
+        lives.during_write = [&] {
+            ran = true;
+            model_.push_back(id);  // its permit and slot are taken: it will land
+            ++in_flight_;
+            object::sender<value> other = *sender;
+            for (std::size_t i = 0; i < behind; ++i) {
+                const errc want = expected_send();
+                value v(next_id_++);
+                const std::uint64_t vid = v.id();
+                const errc got = other.try_send(std::move(v)).error();
+                CHECK(got == want, "send behind a slot being written: %s, model says %s",
+                      logbuf::to_string(got), logbuf::to_string(want));
+                if (got == errc{}) {
+                    model_.push_back(vid);
+                    ++in_flight_;
+                }
+            }
+            if (drop) {
+                receiver_.reset();
+                closed_ = true;
+            }
+        };
+        const errc got = sender->try_send(std::move(*slot)).error();
+        lives.during_write = nullptr;
+        trace("try_send id %llu, %zu behind%s -> %s\n", static_cast<unsigned long long>(id), behind,
+              drop ? ", receiver dropped" : "", logbuf::to_string(got));
+        CHECK(ran, "try_send did not move the value into the channel");
+        CHECK(got == errc{}, "a send that wrote its slot failed: %s", logbuf::to_string(got));
+        CHECK(!slot->holds_value(), "a send by move kept the value");
+        if (drop) {
+            model_.clear();  // verify(): every value is gone now
+            in_flight_ = 0;
+        }
+    }
+
     // Checks one received value against the front of the model.
     void took(std::uint64_t id) {
         CHECK(!model_.empty(), "received id %llu from an empty channel",
@@ -568,6 +627,8 @@ class channel_harness {
             case 9:
                 if (op & 0x80) {
                     drop_receiver();
+                } else if (op & 0x40) {
+                    send_while_writing(in);
                 } else {
                     held_.slots[in.byte() % held_.slots.size()].reset();
                 }

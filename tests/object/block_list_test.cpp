@@ -194,6 +194,54 @@ TEST(BlockList, BusyWhileTheNextBlockIsNotLinkedYet) {
     EXPECT_EQ(list.try_pop().value->payload, 99);
 }
 
+// discard() with a slot still being written: the values up to it die at
+// once, the slot's writer destroys it and the values behind it as soon as it
+// has published, and a push after discard() fails.
+TEST(BlockList, DiscardHandsTheRestToTheWriterMidWrite) {
+    using object_test::hooked;
+    counted::reset();
+    {
+        block_list<hooked> list;
+        for (std::uint64_t i = 0; i < 5; ++i)
+            ASSERT_TRUE(list.push(hooked(i)));
+        ASSERT_TRUE(list.try_pop());  // 0: popped and destroyed
+        hooked mid(5, [&list] {
+            for (std::uint64_t i = 6; i < 70; ++i)  // two more blocks
+                ASSERT_TRUE(list.push(hooked(i)));
+            list.discard();
+            EXPECT_EQ(counted::destroyed_with_payload.load(), 5);  // 0 to 4
+            EXPECT_TRUE(list.is_closed());
+        });
+        ASSERT_TRUE(list.push(std::move(mid)));
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 70);
+        EXPECT_FALSE(list.push(hooked(99)));
+        EXPECT_EQ(counted::live.load(), 1);  // `mid`, moved from
+    }
+    EXPECT_EQ(counted::live.load(), 0);
+    EXPECT_EQ(counted::destroyed_with_payload.load(), 71);
+}
+
+// discard() with nothing being written destroys everything at once; a list
+// discarded empty, or after close(), is fine too.
+TEST(BlockList, DiscardWithoutWritersDestroysEverything) {
+    for (const bool closed_first : {false, true}) {
+        counted::reset();
+        block_list<counted> list;
+        for (std::uint64_t i = 0; i < 40; ++i)
+            ASSERT_TRUE(list.push(counted(i)));
+        if (closed_first) {
+            ASSERT_TRUE(list.close());
+        }
+        list.discard();
+        EXPECT_EQ(counted::live.load(), 0);
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 40);
+        EXPECT_FALSE(list.push(counted(1)));
+    }
+    block_list<counted> empty;
+    empty.discard();
+    EXPECT_FALSE(empty.push(counted(1)));
+}
+
 class BlockListCounting : public ::testing::Test {
   protected:
     void SetUp() override { counted::reset(); }

@@ -262,6 +262,70 @@ TEST(ObjectChannel, MovedFromHandlesReportDisconnected) {
     }
 }
 
+// The receiver goes while a sender is inside the write of a slot (its T
+// move constructor runs) and other values sit behind that slot. The receiver
+// cannot pass the slot, so the sender that was writing it destroys its value
+// and everything behind it once written: nothing stays alive until the last
+// sender goes (before: the 40 values below lived until then). One thread:
+// the hook sends the values behind and destroys the receiver from inside
+// the write.
+TEST(ObjectChannel, ReceiverGoneMidWriteTheWriterDestroysTheRest) {
+    using object_test::hooked;
+    for (const std::size_t bound : {std::size_t{0}, std::size_t{64}}) {
+        SCOPED_TRACE("bound " + std::to_string(bound));
+        counted::reset();
+        {
+            auto made = bound == 0 ? make_unbounded<hooked>() : make<hooked>(bound);
+            auto tx = std::move(made.first);
+            auto tx2 = tx;
+            std::optional<logbuf::channel::object::receiver<hooked>> rx(std::move(made.second));
+            ASSERT_TRUE(tx.try_send(hooked(1)));
+            hooked mid(2, [&] {
+                for (std::uint64_t i = 0; i < 40; ++i)  // past a block boundary
+                    ASSERT_TRUE(tx2.try_send(hooked(100 + i)));
+                rx.reset();
+                // Value 1 is gone; 2 is being written and the 40 wait behind it.
+                EXPECT_EQ(counted::destroyed_with_payload.load(), 1);
+                EXPECT_TRUE(tx2.is_closed());
+            });
+            ASSERT_TRUE(tx.try_send(std::move(mid)));
+            EXPECT_EQ(counted::destroyed_with_payload.load(), 42);
+            EXPECT_EQ(counted::live.load(), 1);  // `mid`, moved from
+            EXPECT_EQ(tx.try_send(hooked(3)).error(), errc::disconnected);
+            EXPECT_EQ(tx2.send(hooked(4)).error(), errc::disconnected);
+        }
+        EXPECT_EQ(counted::live.load(), 0);
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 44);
+    }
+}
+
+// Two writers mid-write, the later one nested in the earlier one's write:
+// the later one finishes first and must not take over (the receiver waited on
+// the earlier slot); the earlier one then destroys everything.
+TEST(ObjectChannel, ReceiverGoneWithTwoWritersMidWriteTheOldestTakesOver) {
+    using object_test::hooked;
+    counted::reset();
+    {
+        auto [tx, rx_made] = make_unbounded<hooked>();
+        auto tx2 = tx;
+        std::optional<logbuf::channel::object::receiver<hooked>> rx(std::move(rx_made));
+        hooked outer(1, [&] {
+            ASSERT_TRUE(tx2.try_send(hooked(2)));
+            hooked inner(3, [&] {
+                ASSERT_TRUE(tx2.try_send(hooked(4)));
+                rx.reset();
+                EXPECT_EQ(counted::destroyed_with_payload.load(), 0);
+            });
+            ASSERT_TRUE(tx2.try_send(std::move(inner)));
+            // The outer slot still holds everything back.
+            EXPECT_EQ(counted::destroyed_with_payload.load(), 0);
+        });
+        ASSERT_TRUE(tx.try_send(std::move(outer)));
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 4);
+    }
+    EXPECT_EQ(counted::live.load(), 0);
+}
+
 TEST(ObjectChannel, CopyAndMoveAssignmentKeepTheSenderCount) {
     auto [tx, rx] = make_unbounded<int>();
     auto [other_tx, other_rx] = make_unbounded<int>();

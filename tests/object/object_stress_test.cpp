@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -188,15 +190,20 @@ TEST(ObjectStress, EveryAcceptedValueIsReceivedAfterClose) {
     }
 }
 
+// The receiver goes at a random moment while three senders send: every
+// value dies once the receiver and the senders' calls are done, while the
+// sender handles still exist (senders that were mid-write when the receiver
+// went destroy the values behind their slot).
 TEST(ObjectStress, ReceiverDestroyedWhileSendersSend) {
     for (int round = 0; round < static_cast<int>(iterations(100)); ++round) {
         counted::reset();
         std::atomic<long> accepted{0};
         {
             auto [tx, rx] = make_unbounded<counted>();
+            std::vector<logbuf::channel::object::sender<counted>> senders(3, tx);
             std::vector<std::thread> threads;
             for (std::uint64_t p = 0; p < 3; ++p) {
-                threads.emplace_back([t = tx, p, &accepted]() mutable {
+                threads.emplace_back([&t = senders[p], p, &accepted]() mutable {
                     for (std::uint64_t s = 0; s < 300; ++s) {
                         counted v(p * 1000 + s);
                         if (t.try_send(std::move(v))) {
@@ -213,10 +220,58 @@ TEST(ObjectStress, ReceiverDestroyedWhileSendersSend) {
             { auto gone = std::move(rx); }
             for (auto& t : threads)
                 t.join();
+            ASSERT_EQ(counted::live.load(), 0) << "values kept alive by the sender handles";
+            ASSERT_EQ(counted::destroyed_with_payload.load(), 900);
         }
         ASSERT_EQ(counted::live.load(), 0);
         ASSERT_EQ(counted::destroyed_with_payload.load(), 900);
     }
+}
+
+// Two senders held mid-write (slots 0 and 2), values behind each, then the
+// receiver goes: nothing can die yet. The first writer, let go, destroys
+// slots 0 and 1 and hands the rest to the second, which destroys 2 and 3.
+TEST(ObjectStress, ReceiverGoneHandsTheValuesFromWriterToWriter) {
+    using object_test::hooked;
+    counted::reset();
+    {
+        auto made = make_unbounded<hooked>();
+        auto& tx = made.first;
+        std::optional<receiver<hooked>> rx(std::move(made.second));
+        std::atomic<int> entered{0};
+        std::array<std::atomic<bool>, 2> open{};
+        const auto writer = [&](int which, std::uint64_t payload) {
+            return std::thread([&, which, payload, t = tx]() mutable {
+                EXPECT_TRUE(t.try_send(hooked(payload, [&, which] {
+                    entered.fetch_add(1);
+                    while (!open[static_cast<std::size_t>(which)].load())
+                        std::this_thread::yield();
+                })));
+                // `t` stays alive until the thread ends: the values must not.
+                if (which == 0) {
+                    EXPECT_EQ(counted::destroyed_with_payload.load(), 2);
+                }
+            });
+        };
+        std::thread first = writer(0, 0);
+        while (entered.load() != 1)
+            std::this_thread::yield();
+        ASSERT_TRUE(tx.try_send(hooked(1)));
+        std::thread second = writer(1, 2);
+        while (entered.load() != 2)
+            std::this_thread::yield();
+        ASSERT_TRUE(tx.try_send(hooked(3)));
+        rx.reset();
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 0);
+        open[0].store(true);
+        first.join();
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 2);
+        open[1].store(true);
+        second.join();
+        EXPECT_EQ(counted::destroyed_with_payload.load(), 4);
+        EXPECT_EQ(counted::live.load(), 0);
+    }
+    EXPECT_EQ(counted::live.load(), 0);
 }
 
 TEST(ObjectStress, SlotBeingWrittenIsWaitedForNotCalledEmpty) {

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace object_test {
 
@@ -96,6 +98,25 @@ struct gated {
                 std::this_thread::yield();
         }
     }
+};
+
+// A counted value whose move constructor first runs a hook, once (the hook
+// travels with the value and is dropped once run). The move into the
+// channel's slot runs it, so a test can block inside the write of a slot, or
+// act on the channel from inside it. Copy-free, like the values it stands for.
+struct hooked {
+    counted inner;
+    std::function<void()> hook;
+
+    explicit hooked(std::uint64_t p, std::function<void()> h = {}) noexcept
+        : inner(p), hook(std::move(h)) {}
+    hooked(hooked&& other) noexcept : inner(std::move(other.inner)) {
+        if (std::function<void()> h = std::exchange(other.hook, {})) h();
+    }
+    hooked(const hooked&) = delete;
+    hooked& operator=(const hooked&) = delete;
+    hooked& operator=(hooked&&) = delete;
+    ~hooked() = default;
 };
 
 // A (producer, sequence) pair: enough to check order and counts per producer.

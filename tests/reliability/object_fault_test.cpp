@@ -206,6 +206,88 @@ TEST_F(ObjectFaults, DestroyedInEveryOrderWithValuesInside) {
     }
 }
 
+// A counted value whose move into the channel's slot waits at a gate the
+// test opens: its sender is caught between claim and publish.
+struct gated_value {
+    counted inner;
+    std::atomic<bool>* entered = nullptr;
+    std::atomic<bool>* open = nullptr;
+
+    gated_value(std::uint64_t id, std::atomic<bool>* e, std::atomic<bool>* o)
+        : inner(id), entered(e), open(o) {}
+    gated_value(gated_value&& other) noexcept : inner(std::move(other.inner)) {
+        if (other.entered != nullptr) {
+            // Release pairs with the test's acquire in await().
+            other.entered->store(true, std::memory_order_release);
+            await(*other.open);
+            other.entered = nullptr;
+        }
+    }
+    gated_value(const gated_value&) = delete;
+    gated_value& operator=(const gated_value&) = delete;
+    gated_value& operator=(gated_value&&) = delete;
+    ~gated_value() = default;
+};
+
+// Three senders caught mid-write (slots 0, 6, 12), five finished values
+// behind each, then the receiver goes; the writers are let go in each of the
+// 6 orders. Whatever cannot be destroyed yet is exactly what lies at or
+// behind the oldest writer still held; once every writer's send has
+// returned nothing is alive, while every sender handle still exists (the
+// values used to live until the last sender went). Bounded and unbounded.
+TEST_F(ObjectFaults, ReceiverGoesWhileSendersAreMidWriteInEveryOrder) {
+    constexpr std::size_t writers = 3;
+    constexpr std::uint64_t behind = 5;
+    for (std::size_t bound : {std::size_t{0}, std::size_t{18}}) {
+        std::array<std::size_t, writers> order = {0, 1, 2};
+        do {
+            SCOPED_TRACE("bound " + std::to_string(bound) + " order " + std::to_string(order[0]) +
+                         std::to_string(order[1]) + std::to_string(order[2]));
+            const long long before = live_allocations();
+            {
+                auto made = bound == 0 ? object::make_unbounded<gated_value>()
+                                       : object::make<gated_value>(bound);
+                object::sender<gated_value> tx(std::move(made.first));
+                std::optional<object::receiver<gated_value>> rx(std::move(made.second));
+                std::array<std::atomic<bool>, writers> entered{};
+                std::array<std::atomic<bool>, writers> open{};
+                std::array<object::sender<gated_value>, writers> handles = {tx, tx, tx};
+                std::vector<std::thread> threads;
+                std::uint64_t id = 0;
+                for (std::size_t w = 0; w < writers; ++w) {
+                    const std::uint64_t mine = id++;
+                    threads.emplace_back([&, w, mine] {
+                        EXPECT_TRUE(handles[w].try_send(gated_value(mine, &entered[w], &open[w])));
+                    });
+                    await(entered[w]);
+                    for (std::uint64_t i = 0; i < behind; ++i)
+                        ASSERT_TRUE(tx.try_send(gated_value(id++, nullptr, nullptr)));
+                }
+                rx.reset();
+                EXPECT_EQ(ledger::get().live(), id) << "nothing can be destroyed past slot 0";
+                std::array<bool, writers> released{};
+                for (std::size_t w : order) {
+                    // Release pairs with the writer's acquire in await().
+                    open[w].store(true, std::memory_order_release);
+                    threads[w].join();
+                    released[w] = true;
+                    std::size_t oldest_held = writers;
+                    for (std::size_t k = writers; k-- > 0;)
+                        if (!released[k]) oldest_held = k;
+                    const std::uint64_t alive =
+                        oldest_held == writers ? 0 : id - oldest_held * (behind + 1);
+                    EXPECT_EQ(ledger::get().live(), alive) << "after writer " << w;
+                }
+                EXPECT_TRUE(tx.is_closed());
+                EXPECT_EQ(tx.try_send(gated_value(id, nullptr, nullptr)).error(),
+                          errc::disconnected);
+            }
+            EXPECT_EQ(live_allocations(), before);
+            EXPECT_EQ(ledger::get().live(), 0u);
+        } while (std::next_permutation(order.begin(), order.end()));
+    }
+}
+
 // A value type whose copy throws on demand: std::vector relocates with the
 // copy constructor when the move constructor may throw.
 struct fragile {

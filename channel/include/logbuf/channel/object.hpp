@@ -16,8 +16,8 @@
 // then on (the value is left with the caller); every value sent before still
 // reaches recv(), which then says errc::disconnected. A value is destroyed
 // exactly once: by whoever received it, or, if nobody did, by the receiver's
-// destructor (values already written) or by the last handle to go (values
-// still being written when the receiver went).
+// destructor, or, for values behind one still being written when the
+// receiver went, by the send that was writing it, once it has written it.
 //
 // Exceptions. Nothing here throws except T's own constructors (sends) and
 // T's move constructor (receives); every call is noexcept when those are.
@@ -236,8 +236,11 @@ class receiver {
     }
     receiver(const receiver&) = delete;
     receiver& operator=(const receiver&) = delete;
-    // Closes the channel and destroys the values already written; values
-    // still being written are destroyed when the last sender goes.
+    // Closes the channel and destroys every value in it. Values behind a
+    // slot whose sender is still writing it (its T constructor runs) are
+    // destroyed by that sender's send, on its thread, once it has written
+    // the value: so every value is gone once the receiver and the senders
+    // that were mid-send are done.
     ~receiver() { disconnect(); }
 
     // The next value; waits (spin, yield, park) until there is one. Fails
@@ -379,11 +382,11 @@ class receiver {
 
     void disconnect() noexcept {
         if (!state_) return;
-        (void)state_->list.close();
-        // Destroy what has arrived now rather than when the last sender
-        // goes: a value may hold resources its sender wants back.
-        while (state_->list.try_pop_with([](T&&) noexcept {}) == queue::pop_status::value) {
-        }
+        // Closes the list and destroys its values now rather than when the
+        // last sender goes: a value may hold resources its sender wants
+        // back. Values behind a slot still being written die when its
+        // writer's send publishes it (block_list::discard()).
+        state_->list.discard();
         state_.reset();
     }
 

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -127,7 +128,23 @@ class block_list {
         const std::uint64_t position = tail_position_.fetch_add(1, std::memory_order_acquire);
         if ((position & tail_closed) != 0) [[unlikely]]
             return false;
-        find_block(position)->write(details::slot_offset(position), std::forward<Args>(args)...);
+        block_type* b = find_block(position);
+        const unsigned offset = details::slot_offset(position);
+        if constexpr (std::is_nothrow_constructible_v<T, Args...>) {
+            b->construct(offset, std::forward<Args>(args)...);
+        } else {
+            try {
+                b->construct(offset, std::forward<Args>(args)...);
+            } catch (...) {
+                if (b->abandon(offset)) [[unlikely]]
+                    discard_values();
+                throw;
+            }
+        }
+        // True only after discard(): the consumer left while we were writing
+        // and handed its role to us, so the values from ours on die here.
+        if (b->publish(offset)) [[unlikely]]
+            discard_values();
         return true;
     }
     [[nodiscard]] bool push(T&& value) noexcept(std::is_nothrow_move_constructible_v<T>) {
@@ -146,6 +163,9 @@ class block_list {
         const std::uint64_t position =
             tail_position_.fetch_or(tail_closed, std::memory_order_acquire);
         if ((position & tail_closed) != 0) return false;
+        // Release pairs with the acquire in discard_values(): claims that
+        // fail after the close still bump the tail, so the end is kept here.
+        end_position_.store(position, std::memory_order_release);
         find_block(position)->close_at(details::slot_offset(position));
         return true;
     }
@@ -182,6 +202,22 @@ class block_list {
         return result;
     }
 
+    // The consumer's last call, for a consumer that goes away before the
+    // senders (the object channel's receiver): closes the list and destroys
+    // every value in it. It cannot wait for a slot that is still being
+    // written (the writer's T constructor may run for ever, or wait on the
+    // consumer's thread), so it destroys the values up to that slot and
+    // hands the consumer's role to the slot's writer: that writer's push,
+    // once its value is published, destroys it and the values behind it, up
+    // to the next slot still being written, and so on. So every value dies
+    // once the consumer and the writers it waited on are done, not when the
+    // list is destroyed. The values are destroyed on those writers' threads.
+    // No consumer call may follow.
+    void discard() noexcept {
+        (void)close();
+        discard_values();
+    }
+
     // ---- diagnostics ------------------------------------------------------
 
     [[nodiscard]] block_usage usage() const noexcept {
@@ -197,6 +233,8 @@ class block_list {
     // first try at the end of the spares normally succeeds; failing ones race
     // senders that are growing the chain right now, a race not worth running.
     static constexpr int recycle_attempts = 3;
+    // end_position_ before the list is closed: above every position.
+    static constexpr std::uint64_t no_end = ~std::uint64_t{0};
 
     // The block holding `position`, walking (and growing) from the shared
     // tail pointer. Moves that pointer forward over full blocks on the way.
@@ -281,7 +319,7 @@ class block_list {
             const std::uint64_t bit = details::slot_bit(offset);
             if ((ready_cache_ & bit) != 0) return pop_status::value;
             if (!advance_head()) return empty_or_busy();
-            // Acquire pairs with the writer's release in block::write(): the
+            // Acquire pairs with the writer's release in block::publish(): the
             // values of every slot whose bit we see are visible.
             const std::uint64_t bits = head_->ready.load(std::memory_order_acquire);
             // Relaxed: a writer marks its slot abandoned before it sets the
@@ -382,6 +420,36 @@ class block_list {
         return tail <= index_ ? pop_status::empty : pop_status::busy;
     }
 
+    // discard() from the consumer, or from the writer it handed its role
+    // to: destroys values until the end, or until a slot still being written,
+    // whose writer then takes over.
+    void discard_values() noexcept {
+        for (;;) {
+            pop_status status;
+            do {
+                status = try_pop_with([](T&&) noexcept {});  // popped values are destroyed
+            } while (status == pop_status::value);
+            if (status != pop_status::busy) return;  // closed, or empty: every value is gone
+            // Acquire pairs with the release in close(). Until the closer has
+            // stored the end, `busy` may be it recording the end marker.
+            const std::uint64_t end = end_position_.load(std::memory_order_acquire);
+            if (end == no_end) {
+                std::this_thread::yield();  // the closer is between two steps of close()
+                continue;
+            }
+            if (index_ >= end) return;  // the closer's end marker is on its way: nothing after
+            // index_ is claimed and not yet published. Its writer may still
+            // be looking for the block: link it ourselves if need be.
+            if (!advance_head()) {
+                (void)find_block(index_);
+                [[maybe_unused]] const bool linked = advance_head();
+                assert(linked);
+            }
+            if (head_->hand_over(details::slot_offset(index_))) return;  // the writer goes on
+            // The writer published meanwhile: go on ourselves.
+        }
+    }
+
     void destroy_unpopped_values() noexcept {
         for (block_type* b = head_; b != nullptr;) {
             // Acquire: pairs with the writers' release, in case the caller's
@@ -419,6 +487,9 @@ class block_list {
     // ---- cold: changes only when a block is allocated or freed ----
     alignas(logbuf::details::false_sharing_range) std::atomic<std::size_t> live_blocks_{1};
     std::atomic<std::size_t> allocations_{1};
+    // The position close() took: the end of the list; no_end until then.
+    // Written once; read only by discard().
+    std::atomic<std::uint64_t> end_position_{no_end};
 };
 
 }  // namespace logbuf::queue
