@@ -25,7 +25,6 @@ mutants=(
     "abort: payload not zeroed|ring|queue/include/logbuf/queue/claims.hpp|s|std::memset(details::payload_of(record_), 0, details::padded_length(size_));|(void)0;|"
     "try_claim: no publish when empty|ring|queue/include/logbuf/queue/consumer.hpp|s|r.publish();  // skip regions|// skip regions|"
     "drain: no quarter-ring publish|ring|queue/include/logbuf/queue/consumer.hpp|s|if (r.quarter_released()) r.publish();|(void)0;|"
-    "claims: walk stops at once|ring|queue/include/logbuf/queue/details/reader.hpp|s|if (released_ != next_) \[\[unlikely\]\]|if (false)|"
     "block_list: popped value not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|value->~T();|(void)value;|"
     "discard: arrived values not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|} while (status == pop_status::value);|} while (false);|"
     "discard: writer ignores the hand-over|object|queue/include/logbuf/queue/block_list.hpp|s|if (b->publish(offset)) \[\[unlikely\]\]|if (b->publish(offset) \&\& false)|"

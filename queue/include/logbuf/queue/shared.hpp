@@ -384,8 +384,11 @@ class consumer {
         // Relaxed: read only by recover() after this process is gone; the
         // store precedes the zeroing of the record in program order, which
         // is all a reader of the file after a SIGKILL can rely on.
-        state_->mapping.file.consumed().store(
-            state_->reader.read_position() + details::record_size(len), std::memory_order_relaxed);
+        // The reader takes a record before handing it out (several read
+        // claims): its read position is already past it.
+        (void)len;
+        state_->mapping.file.consumed().store(state_->reader.read_position(),
+                                              std::memory_order_relaxed);
     }
 
     queue::basic_consumer<details::untrusted_headers> inner_;
