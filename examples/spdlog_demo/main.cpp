@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
                     r.throughput() / spdlog_async.throughput());
     if (!cfg.percentiles.empty()) {
         if (std::FILE* f = std::fopen(cfg.percentiles.c_str(), "w")) {
-            std::fprintf(f, "# percentile");
+            std::fprintf(f, "percentile");
             for (const result& r : rows)
                 std::fprintf(f, " \"%s\"", r.name.c_str());
             std::fprintf(f, "\n");
