@@ -69,11 +69,6 @@ struct config {
 const char* const contenders[] = {"logbuf::log", "adapter", "spdlog async", "spdlog sync"};
 enum contender_id : std::size_t { front_id, adapter_id, async_id, sync_id };
 
-std::uint64_t count_lines(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return static_cast<std::uint64_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
-}
-
 struct run_result {
     bench::histogram latency;  // ticks
     double seconds = 0;
@@ -183,33 +178,15 @@ run_result run_one(const config& cfg, std::size_t who, int threads, std::uint64_
         }
     }
     sink.reset();
-    r.lines = count_lines(path);
+    r.lines = bench::count_lines(path);
     std::filesystem::remove(path);
     return r;
-}
-
-std::vector<int> parse_list(const std::string& s) {
-    std::vector<int> out;
-    std::size_t pos = 0;
-    while (pos < s.size()) {
-        const std::size_t comma = s.find(',', pos);
-        out.push_back(std::stoi(s.substr(pos, comma - pos)));
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-    }
-    return out;
 }
 
 // The hot path alone, for callgrind: one named function, N calls.
 [[gnu::noinline]] void count_front_end(logbuf::log::logger& log, std::uint64_t n) {
     for (std::uint64_t i = 0; i < n; ++i)
         log.info("order {} filled qty {} px {:.2f}", i, static_cast<int>(i & 1023), 101.25);
-}
-
-double process_cpu_seconds() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 int run(int argc, char** argv) {
@@ -219,7 +196,7 @@ int run(int argc, char** argv) {
     cfg.paced = static_cast<std::uint64_t>(opt.get_int("paced", static_cast<long long>(cfg.paced)));
     cfg.messages =
         static_cast<std::uint64_t>(opt.get_int("messages", static_cast<long long>(cfg.messages)));
-    cfg.threads = parse_list(opt.get("threads", "1,2"));
+    cfg.threads = bench::parse_int_list(opt.get("threads", "1,2"));
     cfg.dir = opt.get("dir", cfg.dir.string());
     cfg.idle_seconds = opt.get_double("idle-seconds", cfg.idle_seconds);
     const long long count_ops = opt.get_int("count-ops", 0);
@@ -319,12 +296,12 @@ int run(int argc, char** argv) {
             logbuf::log::make_logger("idle", std::make_shared<spdlog::sinks::null_sink_mt>());
         log->info("one line {}", 1);
         log->flush();
-        const double cpu0 = process_cpu_seconds();
+        const double cpu0 = bench::process_cpu_seconds();
         const auto t0 = std::chrono::steady_clock::now();
         std::this_thread::sleep_for(std::chrono::duration<double>(cfg.idle_seconds));
         const double wall =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const double share = (process_cpu_seconds() - cpu0) / wall;
+        const double share = (bench::process_cpu_seconds() - cpu0) / wall;
         std::printf(
             "idle: the process used %.3f%% of a core over %.1f s with only the backend "
             "threads running (target <= 1%%): %s\n\n",

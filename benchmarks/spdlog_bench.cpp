@@ -76,12 +76,6 @@ struct config {
 const char* const contenders[] = {"logbuf", "spdlog async", "spdlog sync"};
 enum contender_id : std::size_t { logbuf_id, async_id, sync_id };
 
-// Lines in the file: what actually reached it.
-std::uint64_t count_lines(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return static_cast<std::uint64_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
-}
-
 struct run_result {
     bench::histogram latency;  // ticks, every call of every thread
     double seconds = 0;        // first call until every line is in the file
@@ -214,18 +208,9 @@ run_result run_one(const config& cfg, std::size_t who, int threads) {
             break;
         }
     }
-    r.lines = out.null ? out.null->lines : count_lines(path);
+    r.lines = out.null ? out.null->lines : bench::count_lines(path);
     std::filesystem::remove(path);
     return r;
-}
-
-double process_cpu_seconds() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    const auto sec = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 // The share of one core the idle backend takes with 20 loggers.
@@ -241,10 +226,10 @@ double idle_backend_share(const config& cfg) {
         loggers.back()->flush();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // settle into parking
-    const double cpu0 = process_cpu_seconds();
+    const double cpu0 = bench::process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(cfg.idle_seconds));
-    const double cpu = process_cpu_seconds() - cpu0;
+    const double cpu = bench::process_cpu_seconds() - cpu0;
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     loggers.clear();
@@ -253,25 +238,13 @@ double idle_backend_share(const config& cfg) {
     return cpu / wall;
 }
 
-std::vector<int> parse_list(const std::string& s) {
-    std::vector<int> out;
-    std::size_t pos = 0;
-    while (pos < s.size()) {
-        const std::size_t comma = s.find(',', pos);
-        out.push_back(std::stoi(s.substr(pos, comma - pos)));
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-    }
-    return out;
-}
-
 int run(int argc, char** argv) {
     bench::options opt(argc, argv);
     config cfg;
     cfg.reps = static_cast<int>(opt.get_int("reps", cfg.reps));
     cfg.messages =
         static_cast<std::uint64_t>(opt.get_int("messages", static_cast<long long>(cfg.messages)));
-    cfg.threads = parse_list(opt.get("threads", "1,2"));
+    cfg.threads = bench::parse_int_list(opt.get("threads", "1,2"));
     cfg.capacity =
         static_cast<std::size_t>(opt.get_int("capacity", static_cast<long long>(cfg.capacity)));
     cfg.dir = opt.get("dir", cfg.dir.string());
