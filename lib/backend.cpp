@@ -64,6 +64,7 @@ struct backend::request {
     backend_time stamp = 0;         // system clock at the call
     std::uint64_t taken_round = 0;  // consumer_: the round it was taken in
     bool done = false;              // waiters_
+    bool abandoned = false;         // waiters_: its shutdown() gave up; do not stop
 };
 
 struct backend::entry {
@@ -141,13 +142,16 @@ void backend::start_locked() {
 
 void backend::run() noexcept {
     name_this_thread();
-    // Relaxed: compared only by this thread (on_backend_thread()).
-    backend_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     bool spin = false;  // spin before parking only right after some work
     bool stopping = false;
     clock::time_point last_work = clock::now();
     {
+        // Under consumer_: a drain_here() still running on the thread that
+        // shut the previous backend down restores backend_thread_ when it
+        // ends, and must not overwrite our id with its saved one.
         const std::lock_guard<std::timed_mutex> lock(consumer_);
+        // Relaxed: compared only by this thread (on_backend_thread()).
+        backend_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         stop_requested_now_ = false;  // a stop request of an earlier thread
     }
     for (;;) {
@@ -279,10 +283,12 @@ std::size_t backend::round() noexcept {
                 // after() is the caller's: it reports its own failures.
             }
         }
-        if (q.stop) stop_requested_now_ = true;
         {
             const std::lock_guard<std::mutex> lock(waiters_);
             q.done = true;
+            // A shutdown() that gave up has left the thread running as far
+            // as everyone else knows (state_, thread_): keep running.
+            if (q.stop && !q.abandoned) stop_requested_now_ = true;
         }
         waiter_wake_.notify_all();
         progress_.fetch_add(1, std::memory_order_relaxed);  // relaxed: as above
@@ -311,20 +317,19 @@ bool backend::anything_to_do() noexcept {
 }
 
 std::chrono::nanoseconds backend::timer_slice(clock::time_point now) noexcept {
-    const std::lock_guard<std::timed_mutex> lock(consumer_);
-    std::chrono::nanoseconds slice = longest_park;
-    for (const entry& e : entries_)
-        if (e.timer != clock::time_point::max())
-            slice = std::min<std::chrono::nanoseconds>(
-                slice, std::max<clock::duration>(e.timer - now, clock::duration::zero()));
-    return std::max(slice, std::chrono::nanoseconds(1));
+    return slice_until(now, false);
 }
 
 std::chrono::nanoseconds backend::park_slice(clock::time_point now) noexcept {
+    return slice_until(now, true);
+}
+
+std::chrono::nanoseconds backend::slice_until(clock::time_point now,
+                                              bool with_idle_sleep) noexcept {
     const std::lock_guard<std::timed_mutex> lock(consumer_);
     std::chrono::nanoseconds slice = longest_park;
     for (const entry& e : entries_) {
-        slice = std::min(slice, e.idle_sleep);
+        if (with_idle_sleep) slice = std::min(slice, e.idle_sleep);
         if (e.timer != clock::time_point::max())
             slice = std::min<std::chrono::nanoseconds>(
                 slice, std::max<clock::duration>(e.timer - now, clock::duration::zero()));
@@ -413,16 +418,25 @@ bool backend::shutdown() noexcept {
             return true;
         }
     }
-    bool done = false;
+    std::shared_ptr<request> q;
     try {
-        auto q = std::make_shared<request>();
-        q->all_sinks = true;
-        q->stop = true;
-        done = submit(std::move(q), no_progress_limit);
+        q = std::make_shared<request>();
     } catch (const std::bad_alloc&) {
         return false;
     }
-    if (!done) return false;  // a sink is stuck: leave the thread to it
+    q->all_sinks = true;
+    q->stop = true;
+    if (!submit(q, no_progress_limit)) {
+        // A sink is stuck: leave the thread to it, and tell it not to stop
+        // once the sink comes back (nobody would join it, and the state
+        // would say running with no thread: later records never written).
+        // Unless it completed the request since wait() gave up.
+        const std::lock_guard<std::mutex> lock(waiters_);
+        if (!q->done) {
+            q->abandoned = true;
+            return false;
+        }
+    }
     {
         const std::lock_guard<std::mutex> lock(control_);
         t = std::exchange(thread_, nullptr);

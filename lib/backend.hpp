@@ -187,6 +187,10 @@ class backend {
     bool anything_to_do() noexcept;
     std::chrono::nanoseconds park_slice(std::chrono::steady_clock::time_point now) noexcept;
     std::chrono::nanoseconds timer_slice(std::chrono::steady_clock::time_point now) noexcept;
+    // Until the next timer (and, with_idle_sleep, no longer than any
+    // source's idle_sleep()); at least 1 ns, at most longest_park.
+    std::chrono::nanoseconds slice_until(std::chrono::steady_clock::time_point now,
+                                         bool with_idle_sleep) noexcept;
     void drain_here() noexcept;  // stopped: write what is committed, on the caller
     bool submit(std::shared_ptr<request> r, std::chrono::nanoseconds no_progress) noexcept;
 

@@ -208,15 +208,26 @@ std::optional<backend_time> spdlog_source::peek() noexcept {
             // orphan added after this load waits for the next look.
             if (!has_orphans_.load(std::memory_order_relaxed)) [[likely]]
                 return std::nullopt;
-            // Seen empty: every record of an orphan is written.
+            // Look again under the lock: an orphan's records were committed
+            // before it was listed (the mutex orders them before this look),
+            // but the look above, before the lock, may predate them.
             std::vector<async_logger*> gone;
             {
                 const std::lock_guard<std::mutex> lock(loggers_mutex_);
-                gone.swap(orphans_);
-                has_orphans_.store(false, std::memory_order_relaxed);  // relaxed: as above
+                head_ = consumer_.try_claim();
+                if (!head_) {
+                    gone.swap(orphans_);
+                    has_orphans_.store(false, std::memory_order_relaxed);  // relaxed: as above
+                }
             }
-            for (async_logger* l : gone)
+            if (head_) return record::time_of(head_.data());
+            // Seen empty: every record of an orphan is written. What its
+            // retire record would have done: drops reported, sinks flushed.
+            for (async_logger* l : gone) {
+                report_drops(*l);
+                l->backend_flush();
                 end_of(l);
+            }
             return std::nullopt;
         }
     }

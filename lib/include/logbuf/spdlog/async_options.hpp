@@ -47,10 +47,12 @@ struct async_options {
     // by every logger of the process and sleeps for the shortest idle_sleep
     // among them. When every ring runs dry it spins a few microseconds,
     // yields a few times, then parks for this long, wakes, looks, and parks
-    // again (without spinning). Log calls do not wake it (see wake_on_log), so this is also the
-    // longest a line waits in the ring before the backend hands it to the
-    // sinks once logging resumes after a quiet spell. flush(), a full ring and
-    // shutdown wake it at once.
+    // again (without spinning). Log calls do not wake it (see wake_on_log), so
+    // this is also the longest a line waits in the ring before the backend
+    // hands it to the sinks. After 50 ms without any record it parks 25 ms at
+    // a time instead, and the next log call wakes it (one futex wake per
+    // quiet spell, on that call's thread). flush(), a full ring and shutdown
+    // wake it at once.
     //   shorter: lines reach the sinks sooner; more wake-ups while idle
     //            (each a few microseconds of backend CPU).
     //   longer:  fewer wake-ups; lines sit longer in the ring (the ring must
@@ -63,8 +65,10 @@ struct async_options {
     // at once. Lines reach the sinks within microseconds even after a quiet
     // spell, but the first log call after the backend parked pays for the
     // wake-up (a futex syscall, a few microseconds) on the hot thread.
-    // false (default): log calls never make a syscall while the ring has
-    // room; the backend finds new lines within idle_sleep.
+    // false (default): while the backend is awake (steady logging) log calls
+    // make no syscall while the ring has room; the backend finds new lines
+    // within idle_sleep. Only the first call after a quiet spell of 50 ms
+    // wakes it (see idle_sleep).
     bool wake_on_log = false;
 
     // The no-progress rule of flush() and of the last shared_ptr going:
