@@ -22,7 +22,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -120,20 +119,18 @@ class reader {
     // skip region in place, released with the older records later.
     // Producers see released space after publish().
     void free_record(std::uint64_t position, header_word len) noexcept {
-        assert(position - released_ < next_ - released_ && "not a record taken from this ring");
         std::byte* record = ring_.at(position);
         std::memset(payload_of(record), 0, padded_length(len));
-        if (position != released_) [[unlikely]] {
-            // Relaxed: only this thread reads it (the walk), and producers
-            // cannot reach it before head passes it (release in publish()).
-            header_of(record).store(skip_header(record_size(len)), std::memory_order_relaxed);
+        const std::uint64_t end = position + record_size(len);
+        if (position == released_ && end == next_) [[likely]] {
+            // Nothing held before or after it (always so in drain() with no
+            // claim out). Relaxed: the release in publish() orders it before
+            // any producer reuse.
+            header_of(record).store(uncommitted, std::memory_order_relaxed);
+            released_ = end;
             return;
         }
-        // Relaxed: the release in publish() orders it before any producer reuse.
-        header_of(record).store(uncommitted, std::memory_order_relaxed);
-        released_ = position + record_size(len);
-        if (released_ != next_) [[unlikely]]
-            walk();
+        free_held(record, position, end);
     }
 
     // ---- read claims ---------------------------------------------------
@@ -174,6 +171,21 @@ class reader {
     }
 
   private:
+    // free_record() with other records taken around it: out of line.
+    [[gnu::noinline]] void free_held(std::byte* record, std::uint64_t position,
+                                     std::uint64_t end) noexcept {
+        if (position != released_) {
+            // Older records are still held. Relaxed: only this thread reads
+            // it (the walk), and producers cannot reach it before head passes
+            // it (release in publish()).
+            header_of(record).store(skip_header(end - position), std::memory_order_relaxed);
+            return;
+        }
+        header_of(record).store(uncommitted, std::memory_order_relaxed);
+        released_ = end;
+        walk();
+    }
+
     // A header is usable only if what it describes lies inside `room` bytes:
     // a committed length of at most max_payload() whose record fits, or a
     // skip of a non-zero multiple of 8 bytes that fits.
