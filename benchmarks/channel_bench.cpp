@@ -827,11 +827,16 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
     }
 
     std::uint64_t errors = 0;
+    std::vector<double> round_trips;
     bench::run_alternating(cfg.reps, contenders.size(), [&](std::size_t k, int) {
+        // Which state the two cores are in for this run (harness/coupling.hpp).
+        const double rtt = bench::line_round_trip_ns(cfg.cpus);
+        round_trips.push_back(rtt);
         std::uint64_t parks = 0;
         const run_result r = contenders[k].run(cfg, parks);
         bench::add_throughput(res, contenders[k].name, r);
         res.add(contenders[k].name, "parks", static_cast<double>(parks));
+        res.add(contenders[k].name, "rtt", rtt);
         errors += r.errors;
     });
 
@@ -846,10 +851,16 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         cfg.reps, cfg.seconds);
     auto columns = bench::throughput_columns();
     columns.push_back({"parks", "parks/run", 0});
+    columns.push_back({"rtt", "line RTT ns", 0});
     bench::print_table(std::cout, res,
                        {row_c_spsc, row_c_spsc_d, row_c_spsc_f, row_c_mpsc, row_c_mpsc_d,
                         row_q_spsc, row_boost_ring, row_boost_queue},
-                       columns);
+                       columns, 38);
+    const bench::stats rtt = bench::summarize(round_trips);
+    std::printf(
+        "cache-line round trip between the two CPUs before each run: median %.0f ns "
+        "[%.0f-%.0f]\n",
+        rtt.median, rtt.min, rtt.max);
     std::printf("receiver check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
     std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");
     const auto ratio_line = [&](const char* what, const char* a, const char* b) {
@@ -895,6 +906,7 @@ void usage() {
         "  --seed=N            record-size sequence seed (1)\n"
         "  --producer-cpu=N --consumer-cpu=N   (first two allowed CPUs)\n"
         "  --only=micro|wake|throughput\n"
+        "  --realtime          two-thread runs at SCHED_FIFO 1 once pinned (root; a busy machine)\n"
         "  --quick             --reps=3 --seconds=0.1 --batches=4 --wake-trials=20\n"
         "  --count-ops=N       run each sender hot path N times single-threaded (for callgrind)");
 }
@@ -907,6 +919,7 @@ int run(int argc, char** argv) {
     }
     config cfg;
     const bool quick = opt.has("quick");
+    bench::realtime_pairs() = opt.has("realtime");
     cfg.reps = static_cast<int>(opt.get_int("reps", quick ? 3 : cfg.reps));
     cfg.seconds = opt.get_double("seconds", quick ? 0.1 : cfg.seconds);
     cfg.batch = static_cast<std::size_t>(opt.get_int("batch", static_cast<long long>(cfg.batch)));

@@ -519,9 +519,9 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
             const bench::stats s = close ? res.ratio_where(a, b, "GB/s", "rtt", 0, split)
                                          : res.ratio_where(a, b, "GB/s", "rtt", split, 1e300);
             if (s.n == 0) continue;
-            std::printf("      %-46s %7.3f [%.3f-%.3f]  (%zu reps)\n",
+            std::printf("      %-46s %7.3f [%.3f-%.3f]  IQR %.3f-%.3f  (%zu reps)\n",
                         close ? "  cores close (RTT < split)" : "  cores far (RTT >= split)",
-                        s.median, s.min, s.max, s.n);
+                        s.median, s.min, s.max, s.q1, s.q3, s.n);
         }
     };
     std::printf("ratios (GB/s, paired per repetition): median [min-max]%s\n",
@@ -701,6 +701,7 @@ void usage() {
         "  --seed=N            record-size sequence seed (1)\n"
         "  --producer-cpu=N --consumer-cpu=N   (first two allowed CPUs)\n"
         "  --idle-pauses=N     consumer spin-wait hints after an empty poll, every queue (1)\n"
+        "  --realtime          two-thread runs at SCHED_FIFO 1 once pinned (root; a busy machine)\n"
         "  --only=throughput|micro\n"
         "  --quick             --reps=3 --seconds=0.1 --batches=4\n"
         "  --count-ops=N       run each hot path N times single-threaded (for callgrind)\n"
@@ -730,6 +731,7 @@ int run(int argc, char** argv) {
     cfg.cpus.producer = static_cast<int>(opt.get_int("producer-cpu", cfg.cpus.producer));
     cfg.cpus.consumer = static_cast<int>(opt.get_int("consumer-cpu", cfg.cpus.consumer));
     cfg.idle_pauses = static_cast<int>(opt.get_int("idle-pauses", cfg.idle_pauses));
+    bench::realtime_pairs() = opt.has("realtime");
     const std::string only = opt.get("only", "");
     const long long count = opt.get_int("count-ops", 0);
     opt.reject_unknown();

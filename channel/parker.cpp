@@ -73,13 +73,19 @@ bool membarrier_all_threads() noexcept {
 #endif
 }
 
-void parker::wake() noexcept {
+template <class Word>
+void basic_parker<Word>::wake() noexcept {
     // Release pairs with the receiver's acquire exchange after futex_wait:
     // the record our caller published is visible to its next poll. Only the
     // sender that moves the word from `parked` to `idle` makes the syscall;
     // the receiver's futex_wait sees `idle` and does not sleep if it has not
     // gone to sleep yet.
-    if (waiting_.exchange(idle, std::memory_order_release) == parked) futex_wake_one(waiting_);
+    std::atomic<std::uint32_t>& waiting = word_.get();
+    if (waiting.exchange(idle, std::memory_order_release) == parked)
+        futex_wake_one(waiting, Word::scope);
 }
+
+template void basic_parker<own_word>::wake() noexcept;
+template void basic_parker<mapped_word>::wake() noexcept;
 
 }  // namespace logbuf::channel::details

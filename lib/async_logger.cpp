@@ -1,6 +1,7 @@
-// logbuf::async_logger and make_async_logger(): the spdlog side. The ring,
-// the thread and the flush handshake are in async_backend.
-#include "async_backend.hpp"
+// logbuf::async_logger and make_async_logger(): the spdlog side. The ring
+// and the flush and retire handshakes are in spdlog_source; the thread is the
+// shared backend's.
+#include "spdlog_source.hpp"
 
 #include <logbuf/spdlog.hpp>
 
@@ -22,6 +23,8 @@ async_options checked(async_options options, const std::vector<spdlog::sink_ptr>
         throw std::invalid_argument("logbuf::async_options: idle_sleep must be positive");
     if (options.flush_timeout <= std::chrono::milliseconds::zero())
         throw std::invalid_argument("logbuf::async_options: flush_timeout must be positive");
+    if (options.flush_every < std::chrono::milliseconds::zero())
+        throw std::invalid_argument("logbuf::async_options: flush_every must not be negative");
     for (const auto& sink : sinks)
         if (!sink) throw std::invalid_argument("logbuf::make_async_logger: null sink");
     return options;
@@ -30,16 +33,42 @@ async_options checked(async_options options, const std::vector<spdlog::sink_ptr>
 }  // namespace
 
 async_logger::async_logger(std::string logger_name, std::vector<spdlog::sink_ptr> sinks,
-                           async_options options)
+                           async_options options, std::shared_ptr<details::spdlog_source> source)
     : spdlog::logger(std::move(logger_name), std::make_move_iterator(sinks.begin()),
                      std::make_move_iterator(sinks.end())),
-      options_(checked(std::move(options), sinks_)),
-      backend_(std::make_unique<details::async_backend>(*this, options_)) {}
+      options_(std::move(options)),
+      source_(std::move(source)) {
+    source_->attach(*this);
+}
 
-async_logger::~async_logger() = default;  // ~async_backend drains and joins
+async_logger::~async_logger() = default;
+
+std::shared_ptr<async_logger> async_logger::adopt(async_logger* logger) {
+    // Should the control block not fit in memory, shared_ptr calls the
+    // deleter, which hands the logger to the backend, and rethrows.
+    return std::shared_ptr<async_logger>(logger, retire_on_release{});
+}
+
+void async_logger::retire_on_release::operator()(async_logger* logger) const noexcept {
+    // Keep the ring alive through the handshake: the backend deletes the
+    // logger (and may drop its own reference) before we return.
+    const std::shared_ptr<details::spdlog_source> source = logger->source_;
+    source->retire(logger);
+}
+
+std::shared_ptr<async_logger> async_logger::create(std::string logger_name,
+                                                   std::vector<spdlog::sink_ptr> sinks,
+                                                   async_options options) {
+    options = checked(std::move(options), sinks);
+    auto source = std::make_shared<details::spdlog_source>(options);
+    auto logger = adopt(
+        new async_logger(std::move(logger_name), std::move(sinks), std::move(options), source));
+    details::backend::instance().add(std::move(source));
+    return logger;
+}
 
 std::shared_ptr<spdlog::logger> async_logger::clone(std::string logger_name) {
-    auto copy = std::make_shared<async_logger>(std::move(logger_name), sinks_, options_);
+    auto copy = adopt(new async_logger(std::move(logger_name), sinks_, options_, source_));
     copy->set_level(level());
     copy->flush_on(flush_level());
     copy->custom_err_handler_ = custom_err_handler_;
@@ -48,11 +77,11 @@ std::shared_ptr<spdlog::logger> async_logger::clone(std::string logger_name) {
 }
 
 std::uint64_t async_logger::dropped() const noexcept {
-    return backend_->dropped();
+    return source_->dropped();
 }
 
 std::size_t async_logger::capacity() const noexcept {
-    return backend_->capacity();
+    return source_->capacity();
 }
 
 void async_logger::sink_it_(const spdlog::details::log_msg& msg) {
@@ -60,11 +89,11 @@ void async_logger::sink_it_(const spdlog::details::log_msg& msg) {
     // Relaxed, as spdlog reads it: a setting, not a publication.
     const auto flush_level =
         static_cast<spdlog::level::level_enum>(flush_level_.load(std::memory_order_relaxed));
-    backend_->post(msg, msg.level >= flush_level && msg.level != spdlog::level::off);
+    source_->post(*this, msg, msg.level >= flush_level && msg.level != spdlog::level::off);
 }
 
 void async_logger::flush_() {
-    backend_->flush();
+    source_->flush(*this);
 }
 
 void async_logger::backend_log(const spdlog::details::log_msg& msg) noexcept {
@@ -109,7 +138,8 @@ void async_logger::backend_error(const std::string& what) noexcept {
 std::shared_ptr<spdlog::logger> make_async_logger(std::string logger_name,
                                                   std::vector<spdlog::sink_ptr> sinks,
                                                   const async_options& options) {
-    auto logger = std::make_shared<async_logger>(std::move(logger_name), std::move(sinks), options);
+    std::shared_ptr<spdlog::logger> logger =
+        async_logger::create(std::move(logger_name), std::move(sinks), options);
     if (options.use_registry) spdlog::details::registry::instance().initialize_logger(logger);
     return logger;
 }

@@ -31,6 +31,14 @@ constexpr std::size_t round_batch = 256;
 // different clocks (a TSC converted on the backend) may disagree a little.
 constexpr backend_time later_by = 10'000'000;  // 10 ms
 
+// After this long without a record the backend parks deep_park at a time
+// and log calls wake it (ensure_running()): an idle process costs ~40
+// wake-ups a second instead of one per idle_sleep. A commit racing with the
+// switch (its state_ load before our store, its record not yet visible to
+// our last look) waits at most deep_park.
+constexpr std::chrono::nanoseconds fall_asleep_after = std::chrono::milliseconds(50);
+constexpr std::chrono::nanoseconds deep_park = std::chrono::milliseconds(25);
+
 // The longest the backend parks with no source asking for less (nothing
 // then waits on a park timeout: add(), flush() and shutdown() wake it).
 constexpr std::chrono::nanoseconds longest_park = std::chrono::seconds(1);
@@ -56,6 +64,7 @@ struct backend::request {
     backend_time stamp = 0;         // system clock at the call
     std::uint64_t taken_round = 0;  // consumer_: the round it was taken in
     bool done = false;              // waiters_
+    bool abandoned = false;         // waiters_: its shutdown() gave up; do not stop
 };
 
 struct backend::entry {
@@ -92,9 +101,17 @@ void backend::add(std::shared_ptr<backend_source> source) {
 }
 
 void backend::not_running() noexcept {
+    state expected = state::sleeping;
+    // Relaxed: the futex wake below orders what matters (the record was
+    // committed before our notify; the woken backend polls after it).
+    if (state_.compare_exchange_strong(expected, state::running, std::memory_order_relaxed)) {
+        parker_.notify();
+        return;
+    }
     std::unique_lock<std::mutex> lock(control_);
     switch (state_.load(std::memory_order_relaxed)) {
         case state::running:
+        case state::sleeping:
             return;
         case state::idle:
             try {
@@ -125,12 +142,16 @@ void backend::start_locked() {
 
 void backend::run() noexcept {
     name_this_thread();
-    // Relaxed: compared only by this thread (on_backend_thread()).
-    backend_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     bool spin = false;  // spin before parking only right after some work
     bool stopping = false;
+    clock::time_point last_work = clock::now();
     {
+        // Under consumer_: a drain_here() still running on the thread that
+        // shut the previous backend down restores backend_thread_ when it
+        // ends, and must not overwrite our id with its saved one.
         const std::lock_guard<std::timed_mutex> lock(consumer_);
+        // Relaxed: compared only by this thread (on_backend_thread()).
+        backend_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         stop_requested_now_ = false;  // a stop request of an earlier thread
     }
     for (;;) {
@@ -144,6 +165,7 @@ void backend::run() noexcept {
         if (stopping) break;
         if (written != 0) {
             spin = true;
+            last_work = clock::time_point{};  // read the clock only when idle
             continue;
         }
         const auto poll = [this]() noexcept -> std::optional<bool> {
@@ -160,7 +182,20 @@ void backend::run() noexcept {
             }
             if (found) continue;
         }
-        (void)parker_.park_unless(poll, park_slice(clock::now()));
+        const clock::time_point now = clock::now();
+        if (last_work == clock::time_point{}) last_work = now;
+        std::chrono::nanoseconds slice = park_slice(now);
+        if (now - last_work >= fall_asleep_after) {
+            state expected = state::running;
+            // Relaxed: see fall_asleep_after for the (bounded) race.
+            if (state_.compare_exchange_strong(expected, state::sleeping,
+                                               std::memory_order_relaxed))
+                slice = std::max(slice, std::min(deep_park, timer_slice(now)));
+        }
+        (void)parker_.park_unless(poll, slice);
+        state expected = state::sleeping;
+        // Relaxed: a hint for the hot paths.
+        (void)state_.compare_exchange_strong(expected, state::running, std::memory_order_relaxed);
     }
     backend_thread_.store(std::thread::id{}, std::memory_order_relaxed);
 }
@@ -248,10 +283,12 @@ std::size_t backend::round() noexcept {
                 // after() is the caller's: it reports its own failures.
             }
         }
-        if (q.stop) stop_requested_now_ = true;
         {
             const std::lock_guard<std::mutex> lock(waiters_);
             q.done = true;
+            // A shutdown() that gave up has left the thread running as far
+            // as everyone else knows (state_, thread_): keep running.
+            if (q.stop && !q.abandoned) stop_requested_now_ = true;
         }
         waiter_wake_.notify_all();
         progress_.fetch_add(1, std::memory_order_relaxed);  // relaxed: as above
@@ -279,11 +316,20 @@ bool backend::anything_to_do() noexcept {
     return false;
 }
 
+std::chrono::nanoseconds backend::timer_slice(clock::time_point now) noexcept {
+    return slice_until(now, false);
+}
+
 std::chrono::nanoseconds backend::park_slice(clock::time_point now) noexcept {
+    return slice_until(now, true);
+}
+
+std::chrono::nanoseconds backend::slice_until(clock::time_point now,
+                                              bool with_idle_sleep) noexcept {
     const std::lock_guard<std::timed_mutex> lock(consumer_);
     std::chrono::nanoseconds slice = longest_park;
     for (const entry& e : entries_) {
-        slice = std::min(slice, e.idle_sleep);
+        if (with_idle_sleep) slice = std::min(slice, e.idle_sleep);
         if (e.timer != clock::time_point::max())
             slice = std::min<std::chrono::nanoseconds>(
                 slice, std::max<clock::duration>(e.timer - now, clock::duration::zero()));
@@ -365,22 +411,32 @@ bool backend::shutdown() noexcept {
     std::thread* t = nullptr;
     {
         std::unique_lock<std::mutex> lock(control_);
-        if (state_.load(std::memory_order_relaxed) != state::running) {
+        const state st = state_.load(std::memory_order_relaxed);
+        if (st != state::running && st != state::sleeping) {
             lock.unlock();
             drain_here();
             return true;
         }
     }
-    bool done = false;
+    std::shared_ptr<request> q;
     try {
-        auto q = std::make_shared<request>();
-        q->all_sinks = true;
-        q->stop = true;
-        done = submit(std::move(q), no_progress_limit);
+        q = std::make_shared<request>();
     } catch (const std::bad_alloc&) {
         return false;
     }
-    if (!done) return false;  // a sink is stuck: leave the thread to it
+    q->all_sinks = true;
+    q->stop = true;
+    if (!submit(q, no_progress_limit)) {
+        // A sink is stuck: leave the thread to it, and tell it not to stop
+        // once the sink comes back (nobody would join it, and the state
+        // would say running with no thread: later records never written).
+        // Unless it completed the request since wait() gave up.
+        const std::lock_guard<std::mutex> lock(waiters_);
+        if (!q->done) {
+            q->abandoned = true;
+            return false;
+        }
+    }
     {
         const std::lock_guard<std::mutex> lock(control_);
         t = std::exchange(thread_, nullptr);
@@ -409,7 +465,8 @@ void backend::at_exit() noexcept {
 // that the child inherits none half-held.
 void backend::prepare_fork() noexcept {
     backend& b = instance();
-    if (b.state_.load(std::memory_order_relaxed) == state::running && !b.on_backend_thread())
+    const state st = b.state_.load(std::memory_order_relaxed);
+    if ((st == state::running || st == state::sleeping) && !b.on_backend_thread())
         (void)b.flush_all_sinks();
     b.fork_has_consumer_ = b.consumer_.try_lock_for(no_progress_limit);
     b.control_.lock();
@@ -438,8 +495,10 @@ void backend::child_after_fork() noexcept {
             "logging may block in that sink\n",
             stderr);
     }
-    // The parent's thread does not exist here: forget it (never join it).
-    b.thread_ = nullptr;
+    // The parent's thread does not exist here: forget it (never join or
+    // destroy it: a joinable std::thread's destructor terminates). Kept
+    // reachable, not leaked.
+    if (b.thread_ != nullptr) b.forgotten_thread_ = std::exchange(b.thread_, nullptr);
     b.state_.store(state::idle, std::memory_order_relaxed);
     b.backend_thread_.store(std::thread::id{}, std::memory_order_relaxed);
     b.stop_requested_now_ = false;

@@ -168,7 +168,12 @@ class backend {
     }
 
   private:
-    enum class state : int { idle, running, stopped };
+    // idle: no thread (never started, shut down, or a fork child).
+    // running: the thread runs or parks for the sources' idle_sleep.
+    // sleeping: the thread has been idle for a while and parks longer; the
+    //   next wake()/ensure_running() wakes it (a futex wake, once).
+    // stopped: after exit; committers write.
+    enum class state : int { idle, running, sleeping, stopped };
     struct request;
     struct entry;
 
@@ -181,6 +186,11 @@ class backend {
     std::size_t round() noexcept;  // consumer_ held; returns records written
     bool anything_to_do() noexcept;
     std::chrono::nanoseconds park_slice(std::chrono::steady_clock::time_point now) noexcept;
+    std::chrono::nanoseconds timer_slice(std::chrono::steady_clock::time_point now) noexcept;
+    // Until the next timer (and, with_idle_sleep, no longer than any
+    // source's idle_sleep()); at least 1 ns, at most longest_park.
+    std::chrono::nanoseconds slice_until(std::chrono::steady_clock::time_point now,
+                                         bool with_idle_sleep) noexcept;
     void drain_here() noexcept;  // stopped: write what is committed, on the caller
     bool submit(std::shared_ptr<request> r, std::chrono::nanoseconds no_progress) noexcept;
 
@@ -193,8 +203,9 @@ class backend {
     std::mutex control_;
     std::vector<std::shared_ptr<backend_source>> incoming_;  // control_
     std::deque<std::shared_ptr<request>> requests_;          // control_
-    std::thread* thread_ = nullptr;                          // control_; leaked in a fork child
-    bool exit_hook_ = false;                                 // control_
+    std::thread* thread_ = nullptr;                          // control_
+    std::thread* forgotten_thread_ = nullptr;  // a fork child's: the parent's, never joined
+    bool exit_hook_ = false;                   // control_
 
     // Held by whoever runs a round (the thread, or a caller once stopped),
     // so that fork() never copies a half-written sink and the stopped

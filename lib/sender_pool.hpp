@@ -1,26 +1,26 @@
-// lib/sender_pool.hpp - one channel sender per calling thread, without
+// lib/sender_pool.hpp - one ring producer per calling thread, without
 // thread_local state.
 //
-// A channel sender may be used by one thread at a time (it caches the
+// An MPSC producer may be used by one thread at a time (it caches the
 // consumer's position). spdlog::logger is called from any number of threads,
-// so the logger keeps a small table of sender copies, each behind a busy
+// so the logger's ring keeps a small table of producer copies, each behind a busy
 // flag. A log call leases the slot its thread id hashes to (the flag is
 // almost always free and its cache line already in the caller's cache),
 // or the next free one, and hands it back when its record is committed.
 //
-// Why not a thread_local sender per thread: it would outlive the logger (a
-// sender keeps the ring alive), the receiver could never see "every sender
-// gone", and a thread_local in a PIC library is a __tls_get_addr call.
+// Why not a thread_local producer per thread: it would outlive the logger (a
+// producer keeps the ring alive), and a thread_local in a PIC library is a
+// __tls_get_addr call.
 //
 //   sender_pool pool(std::move(tx), 8);
-//   { auto tx = pool.acquire(thread_id); auto c = tx->try_send(n); ... }
+//   { auto tx = pool.acquire(thread_id); auto c = tx->try_claim(n); ... }
 //   if (auto tx = pool.try_acquire(thread_id)) ...   // never waits
-//   pool.close();   // every copy destroyed: the receiver sees disconnected
+//   pool.reset(std::move(other));   // after fork(), in the child: a new ring
 #pragma once
 
 #include <logbuf/channel/details/backoff.hpp>
-#include <logbuf/channel/mpsc.hpp>
 #include <logbuf/details/cache_line.hpp>
+#include <logbuf/queue/mpsc.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -36,12 +36,12 @@ namespace logbuf::details {
 class sender_pool {
     struct alignas(false_sharing_range) slot {
         std::atomic<bool> busy{false};
-        std::optional<channel::mpsc::sender> tx;
+        std::optional<queue::mpsc::producer> tx;
     };
 
   public:
     // Owns one copy of `tx` per slot; `slots` is rounded up to a power of two.
-    sender_pool(channel::mpsc::sender tx, std::size_t slots)
+    sender_pool(queue::mpsc::producer tx, std::size_t slots)
         : size_(std::bit_ceil(std::max<std::size_t>(slots, 1))),
           slots_(std::make_unique<slot[]>(size_)) {
         for (std::size_t i = 0; i + 1 < size_; ++i)
@@ -67,8 +67,8 @@ class sender_pool {
         lease& operator=(const lease&) = delete;
         ~lease() { release(); }
         explicit operator bool() const noexcept { return slot_ != nullptr; }
-        channel::mpsc::sender& operator*() const noexcept { return *slot_->tx; }
-        channel::mpsc::sender* operator->() const noexcept { return &*slot_->tx; }
+        queue::mpsc::producer& operator*() const noexcept { return *slot_->tx; }
+        queue::mpsc::producer* operator->() const noexcept { return &*slot_->tx; }
 
       private:
         void release() noexcept {
@@ -108,10 +108,14 @@ class sender_pool {
         }
     }
 
-    // Destroys every sender copy. No lease may be out, none taken after.
-    void close() noexcept {
-        for (std::size_t i = 0; i < size_; ++i)
-            slots_[i].tx.reset();
+    // In a fork child (one thread, no lease of its own out): every slot gets
+    // a copy of `tx` and is free, whatever threads of the parent held.
+    void reset(queue::mpsc::producer tx) noexcept {
+        for (std::size_t i = 0; i < size_; ++i) {
+            slots_[i].tx.emplace(tx);
+            // Relaxed: nothing else runs in the child yet.
+            slots_[i].busy.store(false, std::memory_order_relaxed);
+        }
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }

@@ -14,25 +14,31 @@
 //                                  (the logger's flush_on() level was reached)
 //    3      1    0
 //    4      4    source line       int32
-//    8      8    time              log_clock ticks since its epoch (int64)
+//    8      8    time              log_clock ticks (ns) since its epoch (int64);
+//                                  the backend merges every ring on it
 //   16      8    thread id         the caller's, as spdlog took it (uint64)
 //   24      8    source file       const char*, not copied (see below)
 //   32      8    source function   const char*, not copied
-//   40      4    name length n     uint32; 0 = the logger's own name
-//   44      n    logger name       only when it is not the logger's own
-//   44+n   rest  message text      formatted by spdlog; when the record would
-//                                  not fit the ring, cut (at a UTF-8 boundary)
-//                                  and ended by "...[truncated N bytes]"
+//   40      8    logger            async_logger*: the logger that made it (a
+//                                  ring serves a logger and its clones); alive
+//                                  until its retire record is written
+//   48      4    name length n     uint32; 0 = the logger's own name
+//   52      n    logger name       only when it is not the logger's own
+//   52+n   rest  message text      formatted by spdlog; when the record would
+//                                  not fit, cut (at a UTF-8 boundary) and
+//                                  ended by "...[truncated N bytes]"
 //
-//   flush request
-//    0      1    kind = 2 (flush)
+//   flush request (kind 2) / retire (kind 3: the logger's last record)
+//    0      1    kind
 //    1      7    0
-//    8      8    ticket            uint64: the backend publishes it when done
+//    8      8    time              as above
+//   16      8    logger            async_logger*
+//   24      8    waiter            waiter*: completed by the backend (may be null)
 //
 // The file and function names are stored as pointers, as spdlog's own async
 // logger does: SPDLOG_LOGGER_* macros pass string literals, so 16 bytes stand
 // for two strings that are never measured or copied on the hot path. The
-// logger name is the backend's own in every record spdlog::logger makes, so
+// logger name is the logger's own in every record spdlog::logger makes, so
 // it costs nothing either; any other name travels inline.
 #pragma once
 
@@ -40,15 +46,38 @@
 #include <spdlog/details/log_msg.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
+namespace logbuf {
+class async_logger;
+}
+
+namespace logbuf::details {
+
+// A flush() or a destructor waiting for its record: shared by the record and
+// the waiting thread, freed by whichever lets go second. The backend
+// completes it (state done); a waiter that gives up marks it abandoned, and
+// the backend then reports the give-up through the logger's error handler.
+struct waiter {
+    static constexpr int pending = 0, done = 1, abandoned = 2;
+    std::atomic<int> state{pending};
+    std::atomic<int> refs{2};
+    void release() noexcept {
+        // acq_rel: the last one out sees the other's writes before delete.
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+};
+
+}  // namespace logbuf::details
+
 namespace logbuf::details::record {
 
-enum class kind : std::uint8_t { message = 1, flush = 2 };
+enum class kind : std::uint8_t { message = 1, flush = 2, retire = 3 };
 
 inline constexpr std::uint8_t flush_after_flag = 1;
 
@@ -61,15 +90,17 @@ inline constexpr std::size_t time_at = 8;
 inline constexpr std::size_t thread_at = 16;
 inline constexpr std::size_t file_at = 24;
 inline constexpr std::size_t function_at = 32;
-inline constexpr std::size_t name_length_at = 40;
-inline constexpr std::size_t message_header = 44;  // name, then text, start here
+inline constexpr std::size_t logger_at = 40;
+inline constexpr std::size_t name_length_at = 48;
+inline constexpr std::size_t message_header = 52;  // name, then text, start here
 
-inline constexpr std::size_t ticket_at = 8;
-inline constexpr std::size_t flush_size = 16;
+inline constexpr std::size_t control_logger_at = 16;
+inline constexpr std::size_t waiter_at = 24;
+inline constexpr std::size_t control_size = 32;
 
 // Longest logger name carried inline; a longer one is cut. (A name only
 // travels inline in records spdlog::logger itself never makes.)
-inline constexpr std::size_t max_inline_name = 256;
+inline constexpr std::size_t max_inline_name = 64;
 
 inline constexpr std::string_view truncation_open = "...[truncated ";
 inline constexpr std::string_view truncation_close = " bytes]";
@@ -143,7 +174,8 @@ struct message_plan {
 
 // Writes `msg` as planned into `record` (plan.size bytes, 8-byte aligned).
 inline void encode_message(std::byte* record, const message_plan& plan,
-                           const spdlog::details::log_msg& msg, bool flush_after) noexcept {
+                           const spdlog::details::log_msg& msg, async_logger* from,
+                           bool flush_after) noexcept {
     put<std::uint8_t>(record, kind_at, static_cast<std::uint8_t>(kind::message));
     put<std::uint8_t>(record, level_at, static_cast<std::uint8_t>(msg.level));
     put<std::uint8_t>(record, flags_at, flush_after ? flush_after_flag : std::uint8_t{0});
@@ -154,6 +186,7 @@ inline void encode_message(std::byte* record, const message_plan& plan,
     put<std::uint64_t>(record, thread_at, static_cast<std::uint64_t>(msg.thread_id));
     put<const char*>(record, file_at, msg.source.filename);
     put<const char*>(record, function_at, msg.source.funcname);
+    put<async_logger*>(record, logger_at, from);
     put<std::uint32_t>(record, name_length_at, static_cast<std::uint32_t>(plan.name.size()));
     std::byte* out = record + message_header;
     if (!plan.name.empty()) {
@@ -176,18 +209,32 @@ inline void encode_message(std::byte* record, const message_plan& plan,
     }
 }
 
-inline void encode_flush(std::byte* record, std::uint64_t ticket) noexcept {
-    std::memset(record, 0, flush_size);
-    put<std::uint8_t>(record, kind_at, static_cast<std::uint8_t>(kind::flush));
-    put<std::uint64_t>(record, ticket_at, ticket);
+// A flush request or a retire record (control_size bytes).
+inline void encode_control(std::byte* record, kind k, std::int64_t time, async_logger* from,
+                           waiter* w) noexcept {
+    std::memset(record, 0, control_size);
+    put<std::uint8_t>(record, kind_at, static_cast<std::uint8_t>(k));
+    put<std::int64_t>(record, time_at, time);
+    put<async_logger*>(record, control_logger_at, from);
+    put<waiter*>(record, waiter_at, w);
 }
 
 [[nodiscard]] inline kind kind_of(const std::byte* record) noexcept {
     return static_cast<kind>(get<std::uint8_t>(record, kind_at));
 }
 
-[[nodiscard]] inline std::uint64_t ticket_of(const std::byte* record) noexcept {
-    return get<std::uint64_t>(record, ticket_at);
+// Every kind: the time the backend merges on.
+[[nodiscard]] inline std::int64_t time_of(const std::byte* record) noexcept {
+    return get<std::int64_t>(record, time_at);
+}
+
+[[nodiscard]] inline async_logger* logger_of(const std::byte* record) noexcept {
+    return get<async_logger*>(record,
+                              kind_of(record) == kind::message ? logger_at : control_logger_at);
+}
+
+[[nodiscard]] inline waiter* waiter_of(const std::byte* record) noexcept {
+    return get<waiter*>(record, waiter_at);
 }
 
 // A message record as the sinks want it: a log_msg whose strings point into

@@ -77,14 +77,42 @@ inline cpu_pair default_cpu_pair() {
     return {cpus[0], cpus.size() > 1 ? cpus[1] : cpus[0]};
 }
 
+// Whether run_pinned_pair raises its two threads to SCHED_FIFO priority 1
+// once pinned (when the two CPUs differ and the OS allows it): on a machine
+// other work keeps busy, the pair then keeps its cores for the run, but for
+// the kernel's real-time throttling (50 ms of every second, by default, go
+// to everything else). Off unless a benchmark's --realtime turns it on; never
+// for two threads on one CPU, where a spinning FIFO thread would starve the
+// other for ever.
+inline bool& realtime_pairs() noexcept {
+    static bool on = false;
+    return on;
+}
+
+// Raises the calling thread to SCHED_FIFO 1. False if the OS refused.
+inline bool make_this_thread_realtime() noexcept {
+#if defined(__linux__)
+    sched_param p{};
+    p.sched_priority = 1;
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+#else
+    return false;
+#endif
+}
+
 // Runs `producer` and `consumer` on two new threads pinned to `cpus`, both
 // released at once when both are pinned and ready, and joins them. Each
 // function does its own timing. Exceptions must not escape them.
 template <class Producer, class Consumer>
 void run_pinned_pair(cpu_pair cpus, Producer&& producer, Consumer&& consumer) {
     std::atomic<int> ready{0};
-    auto body = [&ready](int cpu, auto& fn) {
+    const bool realtime = realtime_pairs() && cpus.producer != cpus.consumer;
+    auto body = [&ready, realtime](int cpu, auto& fn) {
         if (!pin_this_thread(cpu)) std::fprintf(stderr, "bench: could not pin to CPU %d\n", cpu);
+        // After pinning: the thread that creates this one (not real-time)
+        // must still get a CPU to start the other.
+        if (realtime && !make_this_thread_realtime())
+            std::fprintf(stderr, "bench: could not raise CPU %d's thread to SCHED_FIFO\n", cpu);
         // Release/acquire: not needed for data (the caller set everything up
         // before the threads were created); it is only a start line.
         ready.fetch_add(1, std::memory_order_release);

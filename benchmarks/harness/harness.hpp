@@ -9,6 +9,7 @@
 //   main.hpp          guarded_main: main() that reports exceptions
 //   optimize.hpp      do_not_optimize, clobber_memory, cpu_relax
 //   options.hpp       --name=value options
+//   logging.hpp       count_lines, parse_int_list, process_cpu_seconds (logging benchmarks)
 //   latency.hpp       per-operation cost: batch-amortised and per-op histogram
 //   throughput.hpp    run_throughput_pair: timed producer/consumer runs, GB/s and Mrec/s
 //   peers.hpp         workload (record sizes + payloads), the Boost.Lockfree contenders
@@ -18,6 +19,7 @@
 #include <harness/coupling.hpp>
 #include <harness/histogram.hpp>
 #include <harness/latency.hpp>
+#include <harness/logging.hpp>
 #include <harness/machine.hpp>
 #include <harness/main.hpp>
 #include <harness/optimize.hpp>

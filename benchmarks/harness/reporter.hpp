@@ -164,13 +164,13 @@ inline void print_table(std::ostream& os, const results& r, const std::vector<st
 enum direction { at_least, at_most };
 
 // One "a / b" line: the ratio of two rows' `metric`, paired per repetition,
-// as median [min-max].
+// as median [min-max] and the interquartile range.
 inline void print_ratio(std::ostream& os, const results& r, const std::string& what,
                         const std::string& a, const std::string& b, const std::string& metric) {
     const stats s = r.ratio(a, b, metric);
     char buf[256];
-    std::snprintf(buf, sizeof buf, "  %-50s %7.3f [%.3f-%.3f]\n", what.c_str(), s.median, s.min,
-                  s.max);
+    std::snprintf(buf, sizeof buf, "  %-50s %7.3f [%.3f-%.3f]  IQR %.3f-%.3f\n", what.c_str(),
+                  s.median, s.min, s.max, s.q1, s.q3);
     os << buf;
 }
 

@@ -3,14 +3,19 @@
 //
 //     log->info("order {} filled qty {} px {:.2f}", id, qty, px);
 //
-// into a file, once through logbuf (logbuf::make_async_logger) and once
-// through spdlog's own async logger (block policy, default 8192-slot queue).
-// For each it measures what the hot thread pays per call (steady_clock
-// around each call; the clock's own cost is shown), how fast the whole run
-// goes until every line is in the file, and then counts the file's lines
-// against the messages logged. Exits 1 if a line is missing.
+// into a file, three times: through logbuf::log (formatting on the backend
+// thread), through logbuf's spdlog adapter (logbuf::make_async_logger:
+// formats on the caller, copies into the ring) and through spdlog's own
+// async logger (block policy, default 8192-slot queue). For each it measures
+// what the hot thread pays per call (steady_clock around each call; the
+// clock's own cost is shown), how fast the whole run goes until every line
+// is in the file, and then counts the file's lines against the messages
+// logged. Exits 1 if a line is missing.
 //
 //   spdlog_demo [--threads=N] [--messages=N] [--capacity=BYTES] [--dir=PATH] [--keep]
+//               [--percentiles=FILE]   (latency percentiles, one row per percentile,
+//                                       for gnuplot: scripts/demo draws docs/latency.png)
+#include <logbuf/log.hpp>
 #include <logbuf/spdlog.hpp>
 
 #include <spdlog/async.h>
@@ -45,6 +50,7 @@ struct config {
     std::size_t capacity = std::size_t{1} << 22;
     std::filesystem::path dir = std::filesystem::temp_directory_path() / "logbuf_spdlog_demo";
     bool keep = false;
+    std::filesystem::path percentiles;  // empty: not written
 };
 
 bool parse(int argc, char** argv, config& c) {
@@ -61,12 +67,14 @@ bool parse(int argc, char** argv, config& c) {
             c.capacity = std::strtoull(b, nullptr, 10);
         } else if (const char* d = value("--dir=")) {
             c.dir = d;
+        } else if (const char* f = value("--percentiles=")) {
+            c.percentiles = f;
         } else if (a == "--keep") {
             c.keep = true;
         } else {
             std::fprintf(stderr,
                          "usage: %s [--threads=N] [--messages=N per thread] [--capacity=BYTES] "
-                         "[--dir=PATH] [--keep]\n",
+                         "[--dir=PATH] [--keep] [--percentiles=FILE]\n",
                          argv[0]);
             return false;
         }
@@ -97,6 +105,7 @@ struct result {
     std::uint64_t lines = 0;
     std::uint64_t drops = 0;
     double p50 = 0, p99 = 0, p999 = 0, max = 0;  // ns per call
+    std::vector<double> curve;                   // ns at each of plot_points
     double log_seconds = 0;                      // until the hot threads were done
     double total_seconds = 0;                    // until every line was in the file
     [[nodiscard]] double throughput() const {
@@ -110,9 +119,14 @@ std::uint64_t count_lines(const std::filesystem::path& p) {
     return static_cast<std::uint64_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
 }
 
+// The percentiles the plot shows: 50, 90, 99, ... 99.999.
+constexpr double plot_points[] = {0.5,   0.75,  0.9,    0.95,   0.99,
+                                  0.995, 0.999, 0.9995, 0.9999, 0.99999};
+
 // Runs the hot threads against `log`; `finish` must return once every line
 // is in the file. Fills latency, timing and message counts.
-void drive(const std::string& name, const std::shared_ptr<spdlog::logger>& log, const config& cfg,
+template <class Logger>
+void drive(const std::string& name, const std::shared_ptr<Logger>& log, const config& cfg,
            const std::function<void()>& finish, result& r) {
     const auto threads = static_cast<std::size_t>(cfg.threads);
     std::vector<std::vector<std::uint32_t>> samples(threads);
@@ -193,12 +207,28 @@ void drive(const std::string& name, const std::shared_ptr<spdlog::logger>& log, 
     r.p99 = at(0.99);
     r.p999 = at(0.999);
     r.max = static_cast<double>(all.back());
+    for (const double q : plot_points)
+        r.curve.push_back(at(q));
     r.log_seconds = std::chrono::duration<double>(logged_at - start).count();
     r.total_seconds = std::chrono::duration<double>(end - start).count();
 }
 
 std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file_sink(const std::filesystem::path& p) {
     return std::make_shared<spdlog::sinks::basic_file_sink_mt>(p.string(), /*truncate=*/true);
+}
+
+result run_front_end(const config& cfg, const std::filesystem::path& file) {
+    result r;
+    logbuf::log::logger_options options;
+    options.ring_capacity = cfg.capacity;
+    auto log = logbuf::log::make_logger("orders", file_sink(file), options);
+    // flush() is synchronous: when it returns, every line is in the file.
+    drive(
+        "logbuf::log", log, cfg, [&] { log->flush(); }, r);
+    r.drops = log->dropped();
+    log.reset();
+    r.lines = count_lines(file);
+    return r;
 }
 
 result run_logbuf(const config& cfg, const std::filesystem::path& file) {
@@ -210,7 +240,7 @@ result run_logbuf(const config& cfg, const std::filesystem::path& file) {
     auto& async = dynamic_cast<logbuf::async_logger&>(*log);
     // flush() is synchronous: when it returns, every line is in the file.
     drive(
-        "logbuf", log, cfg, [&] { log->flush(); }, r);
+        "logbuf adapter", log, cfg, [&] { log->flush(); }, r);
     r.drops = async.dropped();
     log.reset();
     r.lines = count_lines(file);
@@ -242,19 +272,22 @@ int main(int argc, char** argv) {
     config cfg;
     if (!parse(argc, argv, cfg)) return 2;
     std::filesystem::create_directories(cfg.dir);
-    const auto logbuf_file = cfg.dir / "orders.logbuf.log";
+    const auto front_file = cfg.dir / "orders.logbuf-log.log";
+    const auto logbuf_file = cfg.dir / "orders.logbuf-adapter.log";
     const auto spdlog_file = cfg.dir / "orders.spdlog-async.log";
     const double overhead = timer_overhead_ns();
 
     std::printf(
         "spdlog_demo: %d hot thread%s x %llu fills, each logged with\n"
         "  log->info(\"order {} filled qty {} px {:.2f}\", id, qty, px);\n"
-        "into a file, through logbuf (ring %zu bytes, block) and spdlog's async logger "
+        "into a file, through logbuf::log (formats on the backend), logbuf's spdlog adapter\n"
+        "(formats on the caller; ring %zu bytes, block) and spdlog's async logger "
         "(queue 8192, block).\n\n",
         cfg.threads, cfg.threads == 1 ? "" : "s", static_cast<unsigned long long>(cfg.messages),
         cfg.capacity);
 
-    const result rows[] = {run_logbuf(cfg, logbuf_file), run_spdlog(cfg, spdlog_file)};
+    const result rows[] = {run_front_end(cfg, front_file), run_logbuf(cfg, logbuf_file),
+                           run_spdlog(cfg, spdlog_file)};
 
     std::printf("\n%-14s %10s %10s %6s %9s %9s %9s %10s %12s\n", "", "messages", "lines", "drops",
                 "p50 ns", "p99 ns", "p99.9 ns", "max us", "msg/s");
@@ -273,13 +306,31 @@ int main(int argc, char** argv) {
         "msg/s: all messages over the time from the first call until every line was in "
         "the file (counted afterwards).\n",
         overhead);
-    const result& a = rows[0];
-    const result& b = rows[1];
-    std::printf("logbuf vs spdlog async: p50 %.1fx lower, p99.9 %.1fx lower, throughput %.1fx.\n",
-                b.p50 / a.p50, b.p999 / a.p999, a.throughput() / b.throughput());
+    const result& spdlog_async = rows[2];
+    for (const result& r : {rows[0], rows[1]})
+        std::printf("%s vs spdlog async: p50 %.1fx lower, p99.9 %.1fx lower, throughput %.1fx.\n",
+                    r.name.c_str(), spdlog_async.p50 / r.p50, spdlog_async.p999 / r.p999,
+                    r.throughput() / spdlog_async.throughput());
+    if (!cfg.percentiles.empty()) {
+        if (std::FILE* f = std::fopen(cfg.percentiles.c_str(), "w")) {
+            std::fprintf(f, "percentile");
+            for (const result& r : rows)
+                std::fprintf(f, " \"%s\"", r.name.c_str());
+            std::fprintf(f, "\n");
+            for (std::size_t i = 0; i < std::size(plot_points); ++i) {
+                std::fprintf(f, "%.3f", 100.0 * plot_points[i]);
+                for (const result& r : rows)
+                    std::fprintf(f, " %.0f", r.curve[i]);
+                std::fprintf(f, "\n");
+            }
+            std::fclose(f);
+        }
+    }
     if (cfg.keep) {
-        std::printf("Files kept: %s, %s\n", logbuf_file.c_str(), spdlog_file.c_str());
+        std::printf("Files kept: %s, %s, %s\n", front_file.c_str(), logbuf_file.c_str(),
+                    spdlog_file.c_str());
     } else {
+        std::filesystem::remove(front_file);
         std::filesystem::remove(logbuf_file);
         std::filesystem::remove(spdlog_file);
     }

@@ -286,7 +286,7 @@ TEST(SpdlogAsyncLogger, PerSinkLevelsAndBacktraceBehaveAsSynchronously) {
     EXPECT_EQ(async_err->size(), 2u);  // "error", and again in the backtrace
 }
 
-TEST(SpdlogAsyncLogger, CloneHasItsOwnBackendAndName) {
+TEST(SpdlogAsyncLogger, CloneSharesTheRingAndHasItsOwnName) {
     auto sink = std::make_shared<capture_sink>();
     sink->set_pattern("%n %v");
     auto log = logbuf::make_async_logger("original", sink, unregistered());

@@ -217,4 +217,22 @@ TEST(Backend, ShutdownWritesEverythingAndTheBackendRestartsOnUse) {
     a->retire();
 }
 
+TEST(Backend, AShutdownThatGaveUpLeavesTheBackendRunning) {
+    journal out;
+    auto a = std::make_shared<test_source>(1, out);
+    backend::instance().add(a);
+    a->hold(true);
+    a->push(1, 1);
+    // The stop request cannot complete while the sink is stuck.
+    EXPECT_FALSE(backend::instance().shutdown());
+    a->hold(false);
+    ASSERT_TRUE(backend::instance().flush());
+    // Once the sink came back the backend must still be there for later records.
+    a->push(2, 2);
+    backend::instance().wake();
+    EXPECT_TRUE(backend::instance().flush());
+    EXPECT_EQ(out.take().size(), 2u);
+    a->retire();
+}
+
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +24,7 @@ std::vector<std::byte> encode(const log_msg& msg, std::string_view own_name,
     const record::message_plan plan = record::plan_message(msg, own_name, max_payload);
     EXPECT_LE(plan.size, max_payload);
     std::vector<std::byte> bytes(plan.size);
-    record::encode_message(bytes.data(), plan, msg, flush_after);
+    record::encode_message(bytes.data(), plan, msg, nullptr, flush_after);
     if (plan_out) *plan_out = plan;
     return bytes;
 }
@@ -74,11 +75,15 @@ TEST(SpdlogRecord, EmptyMessage) {
     EXPECT_EQ(d.msg.payload.size(), 0u);
 }
 
-TEST(SpdlogRecord, FlushRequestCarriesItsTicket) {
-    std::array<std::byte, record::flush_size> bytes{};
-    record::encode_flush(bytes.data(), 0x0123456789ABCDEFull);
-    EXPECT_EQ(record::kind_of(bytes.data()), record::kind::flush);
-    EXPECT_EQ(record::ticket_of(bytes.data()), 0x0123456789ABCDEFull);
+TEST(SpdlogRecord, ControlRecordsCarryTimeLoggerAndWaiter) {
+    std::vector<std::byte> bytes(record::control_size);
+    auto* logger = reinterpret_cast<logbuf::async_logger*>(std::uintptr_t{0x1000});
+    logbuf::details::waiter w;
+    record::encode_control(bytes.data(), record::kind::retire, 123456789, logger, &w);
+    EXPECT_EQ(record::kind_of(bytes.data()), record::kind::retire);
+    EXPECT_EQ(record::time_of(bytes.data()), 123456789);
+    EXPECT_EQ(record::logger_of(bytes.data()), logger);
+    EXPECT_EQ(record::waiter_of(bytes.data()), &w);
 }
 
 std::string_view text_of(const record::decoded_message& d) {

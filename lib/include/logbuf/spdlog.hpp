@@ -32,7 +32,8 @@
 
 namespace logbuf {
 
-// A logger writing to `sinks` through a ring and a backend thread of its own.
+// A logger writing to `sinks` through a ring of its own, drained by the
+// process's one logging backend thread.
 // With options.use_registry (the default) it is set up and registered the way
 // spdlog's factories do it (registry::initialize_logger). Throws
 // std::invalid_argument for unusable options, spdlog::spdlog_ex when
@@ -45,18 +46,27 @@ std::shared_ptr<spdlog::logger> make_async_logger(std::string logger_name,
 std::shared_ptr<spdlog::logger> make_async_logger(std::string logger_name, spdlog::sink_ptr sink,
                                                   const async_options& options = {});
 
+// What the factories below give a logger: default options but for the
+// overflow policy and, when spdlog::init_thread_pool(queue_size, threads)
+// was called, the ring size: queue_size x factory_bytes_per_message bytes
+// (rounded up to a power of two; spdlog's default 8192 gives the default
+// 1 MiB ring). The thread count is ignored: there is one backend thread.
+inline constexpr std::size_t factory_bytes_per_message = 128;
+[[nodiscard]] async_options factory_options(overflow_policy policy);
+
 // A factory for spdlog's logger functions, in place of spdlog::async_factory:
 //   spdlog::basic_logger_mt<logbuf::async_factory>("name", "file.log");
 //   spdlog::rotating_logger_mt<logbuf::async_factory_nonblock>("name", "f.log", size, n);
-// The logger gets default options but for the overflow policy.
+//   spdlog::stdout_color_mt<logbuf::async_factory>("console");
+// Every logger function of spdlog's headers works with it, including those
+// libspdlog compiles (the stdout/stderr ones: logbuf instantiates them).
 template <overflow_policy Policy>
 struct async_factory_impl {
     template <class Sink, class... SinkArgs>
     static std::shared_ptr<spdlog::logger> create(std::string logger_name, SinkArgs&&... args) {
-        async_options options;
-        options.overflow = Policy;
         return make_async_logger(std::move(logger_name),
-                                 std::make_shared<Sink>(std::forward<SinkArgs>(args)...), options);
+                                 std::make_shared<Sink>(std::forward<SinkArgs>(args)...),
+                                 factory_options(Policy));
     }
 };
 

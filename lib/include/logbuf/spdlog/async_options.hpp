@@ -31,7 +31,9 @@ struct async_options {
     using hook = std::function<void()>;
 
     // Ring size in bytes, rounded up to a power of two; at least
-    // min_async_capacity. A record takes 8 + 44 bytes plus the message text,
+    // min_async_capacity. A logger and its clones share one ring. A record
+    // is at most a quarter of the ring (a longer message is cut, with a
+    // marker). A record takes 8 + 52 bytes plus the message text,
     // rounded up to 8: about 100 bytes for a typical line, so the default
     // holds some 10 000 lines. The ring is allocated (and its pages touched)
     // once, when the logger is made.
@@ -40,13 +42,17 @@ struct async_options {
     // See overflow_policy.
     overflow_policy overflow = overflow_policy::block;
 
-    // How long the idle backend thread sleeps (parks in the kernel) at a
-    // time. When the ring runs dry the backend spins a few microseconds,
+    // How long the idle backend thread sleeps (parks on a futex, woken by
+    // a fence-paired notify; no membarrier) at a time. The backend is shared
+    // by every logger of the process and sleeps for the shortest idle_sleep
+    // among them. When every ring runs dry it spins a few microseconds,
     // yields a few times, then parks for this long, wakes, looks, and parks
-    // again. Log calls do not wake it (see wake_on_log), so this is also the
-    // longest a line waits in the ring before the backend hands it to the
-    // sinks once logging resumes after a quiet spell. flush(), a full ring and
-    // shutdown wake it at once.
+    // again (without spinning). Log calls do not wake it (see wake_on_log), so
+    // this is also the longest a line waits in the ring before the backend
+    // hands it to the sinks. After 50 ms without any record it parks 25 ms at
+    // a time instead, and the next log call wakes it (one futex wake per
+    // quiet spell, on that call's thread). flush(), a full ring and shutdown
+    // wake it at once.
     //   shorter: lines reach the sinks sooner; more wake-ups while idle
     //            (each a few microseconds of backend CPU).
     //   longer:  fewer wake-ups; lines sit longer in the ring (the ring must
@@ -59,14 +65,27 @@ struct async_options {
     // at once. Lines reach the sinks within microseconds even after a quiet
     // spell, but the first log call after the backend parked pays for the
     // wake-up (a futex syscall, a few microseconds) on the hot thread.
-    // false (default): log calls never make a syscall while the ring has
-    // room; the backend finds new lines within idle_sleep.
+    // false (default): while the backend is awake (steady logging) log calls
+    // make no syscall while the ring has room; the backend finds new lines
+    // within idle_sleep. Only the first call after a quiet spell of 50 ms
+    // wakes it (see idle_sleep).
     bool wake_on_log = false;
 
-    // The longest flush() waits for the backend before it gives up and
-    // reports the timeout through the logger's error handler (a sink that
-    // hangs must not hang every caller of flush() with it). Must be positive.
-    std::chrono::milliseconds flush_timeout = std::chrono::seconds(30);
+    // The no-progress rule of flush() and of the last shared_ptr going:
+    // they wait for as long as the backend keeps writing, and give up once
+    // it has written nothing for this long (a sink or an error handler
+    // waiting on a lock the caller holds, such as spdlog's registry mutex
+    // during spdlog::drop). The give-up is reported through the logger's
+    // error handler, from the backend thread, once it moves again; the
+    // messages are still written. Must be positive.
+    std::chrono::milliseconds flush_timeout = std::chrono::milliseconds(100);
+
+    // Zero (the default): off. Otherwise the backend flushes the sinks of
+    // this ring's loggers this often when something was written since the
+    // last flush, without taking spdlog's registry mutex. Prefer it to
+    // spdlog::flush_every() for async loggers: that one calls flush() under
+    // the registry mutex, so every spdlog::get() waits behind a slow sink.
+    std::chrono::milliseconds flush_every{0};
 
     // true: set up like spdlog's own factories (registry::initialize_logger):
     // the global pattern, level, flush level, error handler and backtrace
@@ -78,8 +97,9 @@ struct async_options {
     // (spdlog::register_logger() it yourself if you want spdlog::get()).
     bool use_registry = true;
 
-    // Run on the backend thread when it starts and just before it ends, e.g.
-    // to pin it to a core away from the hot threads. May be empty.
+    // Run on the backend thread (shared by every logger) when it first sees
+    // this logger's ring and after the ring's last logger is gone, e.g. to
+    // pin the backend to a core away from the hot threads. May be empty.
     hook on_thread_start;
     hook on_thread_stop;
 };

@@ -4,20 +4,24 @@
 //   through data()/bytes(), then commit(). A claim destroyed without commit()
 //   is aborted: its space becomes a skip region, so the consumer never waits
 //   on a producer that threw half-way through writing.
-// read_claim: the oldest committed record. Its bytes stay valid until
-//   release() (or destruction), which zeroes them and returns the space.
+// read_claim: a committed record, the next after those already handed out.
+//   Its bytes stay valid until release() (or destruction), which zeroes them;
+//   the space returns to the producers once every older claim is released.
+//   Several may be out at once and be released in any order.
 //
 // An empty claim (operator bool false) carries the reason in error(). A
 // default-constructed or moved-from claim is empty with error() == errc{}.
-// A claim must not outlive the producer/consumer (or sender/receiver) that
-// made it.
+// A write claim must not outlive the producer (or sender) that made it. A
+// read claim may outlive its consumer: the ring's storage stays alive until
+// the claim is released.
 #pragma once
 
 #include <logbuf/error.hpp>
+#include <logbuf/queue/details/reader.hpp>
 #include <logbuf/queue/details/record_format.hpp>
-#include <logbuf/queue/details/ring.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <utility>
@@ -89,24 +93,26 @@ class read_claim {
   public:
     read_claim() noexcept = default;
     explicit read_claim(errc why) noexcept : error_(why) {}
-    // The record at `reader`'s read position, `len` payload bytes. The
-    // reader marks itself as having a claim out until release().
-    read_claim(details::reader* reader, std::size_t len) noexcept
-        : ring_(reader), data_(reader->read_payload()), size_(len) {
-        ring_->set_claim_outstanding(true);
+    // The record `reader` took at `position`, `len` payload bytes; counted
+    // as out until release().
+    read_claim(details::reader* reader, std::uint64_t position, std::size_t len) noexcept
+        : reader_(reader), data_(reader->payload_at(position)), size_(len), position_(position) {
+        reader_->claim_taken();
     }
 
     read_claim(read_claim&& other) noexcept
-        : ring_(std::exchange(other.ring_, nullptr)),
+        : reader_(std::exchange(other.reader_, nullptr)),
           data_(std::exchange(other.data_, nullptr)),
           size_(std::exchange(other.size_, 0)),
+          position_(other.position_),
           error_(std::exchange(other.error_, errc{})) {}
     read_claim& operator=(read_claim&& other) noexcept {
         if (this != &other) {
             release();
-            ring_ = std::exchange(other.ring_, nullptr);
+            reader_ = std::exchange(other.reader_, nullptr);
             data_ = std::exchange(other.data_, nullptr);
             size_ = std::exchange(other.size_, 0);
+            position_ = other.position_;
             error_ = std::exchange(other.error_, errc{});
         }
         return *this;
@@ -115,28 +121,27 @@ class read_claim {
     read_claim& operator=(const read_claim&) = delete;
     ~read_claim() { release(); }
 
-    [[nodiscard]] explicit operator bool() const noexcept { return ring_ != nullptr; }
+    [[nodiscard]] explicit operator bool() const noexcept { return reader_ != nullptr; }
     [[nodiscard]] errc error() const noexcept { return error_; }
 
     [[nodiscard]] const std::byte* data() const noexcept { return data_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
 
-    // Zeroes the record, returns its space to the producers. No effect on an
-    // empty claim.
+    // Zeroes the record; its space goes back to the producers once every
+    // older claim is released too. No effect on an empty claim.
     void release() noexcept {
-        if (!ring_) return;
-        ring_->consume(size_);
-        ring_->publish();
-        ring_->set_claim_outstanding(false);
-        ring_ = nullptr;
+        if (!reader_) return;
+        details::reader* r = std::exchange(reader_, nullptr);
         data_ = nullptr;
+        r->release_claim(position_, size_);  // may free *r (its consumer is gone)
     }
 
   private:
-    details::reader* ring_ = nullptr;  // null when empty
+    details::reader* reader_ = nullptr;  // null when empty
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
+    std::uint64_t position_ = 0;  // of the record's header, free-running
     errc error_{};
 };
 

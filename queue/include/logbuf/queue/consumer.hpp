@@ -9,11 +9,13 @@
 // details::untrusted_headers.
 #pragma once
 
+#include <logbuf/details/cache_line.hpp>
 #include <logbuf/error.hpp>
 #include <logbuf/queue/claims.hpp>
+#include <logbuf/queue/details/in_process_ring.hpp>
+#include <logbuf/queue/details/reader.hpp>
 #include <logbuf/queue/details/ring.hpp>
 
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,46 +24,57 @@
 
 namespace logbuf::queue {
 
+// Handles never share a cache line with a neighbour (a std::pair from
+// make() puts the producer right before it): 128-byte aligned and sized.
 template <class Headers>
-class basic_consumer {
+class alignas(logbuf::details::false_sharing_range) basic_consumer {
   public:
     // `reader` must stay alive (and at its address) as long as the pointer
     // does; it may alias the storage that owns it.
     explicit basic_consumer(std::shared_ptr<details::reader> reader) noexcept
-        : ring_(std::move(reader)) {}
+        : reader_(std::move(reader)) {}
+    // A moved-from consumer is empty: try_claim() reports errc::disconnected.
     basic_consumer(basic_consumer&&) noexcept = default;
-    basic_consumer& operator=(basic_consumer&&) noexcept = default;
+    basic_consumer& operator=(basic_consumer&& other) noexcept {
+        if (this != &other) {
+            leave();
+            reader_ = std::move(other.reader_);
+        }
+        return *this;
+    }
     basic_consumer(const basic_consumer&) = delete;
     basic_consumer& operator=(const basic_consumer&) = delete;
-    ~basic_consumer() = default;
+    // Read claims still out stay valid: they keep the ring alive.
+    ~basic_consumer() { leave(); }
 
-    // The oldest committed record, or an empty claim with errc::empty. Only
-    // one read claim may be out at a time: release (or destroy) it before
-    // asking for the next one.
+    // The next committed record after those already handed out, or an empty
+    // claim: errc::empty when there is none yet, errc::disconnected on a
+    // moved-from consumer. Several claims may be out at once; each keeps its
+    // bytes until it is released, in any order.
     [[nodiscard]] read_claim try_claim() noexcept {
-        if (!ring_) [[unlikely]]
-            return read_claim(errc::disconnected);  // moved from
-        assert(!ring_->claim_outstanding() && "release the previous read_claim first");
-        const details::header_word len = ring_->template next_committed<Headers>();
+        if (!reader_) [[unlikely]]
+            return read_claim(errc::disconnected);
+        details::reader& r = *reader_;
+        const details::header_word len = r.template next_committed<Headers>();
         if (len == details::uncommitted) {
-            ring_->publish();  // skip regions passed on the way are free space too
+            r.publish();  // skip regions passed on the way are free space too
             return read_claim(errc::empty);
         }
-        return read_claim(ring_.get(), static_cast<std::size_t>(len));
+        return read_claim(&r, r.take(len), static_cast<std::size_t>(len));
     }
 
     // Calls f(std::span<const std::byte>) for up to `max` committed records in
-    // order, releasing each after f returns, and hands the space back to the
-    // producers once for the whole batch (and every quarter ring within a long
-    // one). Returns how many records f saw
-    // completely. If f throws, the records before the throwing one are
-    // released and the throwing one is not: the next read returns it again.
+    // order (after any read claims still out), releasing each after f
+    // returns, and hands the space back to the producers once for the whole
+    // batch (and every quarter ring within a long one). Returns how many
+    // records f saw completely. If f throws, the records before the throwing
+    // one are released and the throwing one is not: the next read returns it
+    // again (unless f itself took read claims after it; then it is released).
     template <class F>
     std::size_t drain(F&& f, std::size_t max = SIZE_MAX) {
-        if (!ring_) [[unlikely]]
+        if (!reader_) [[unlikely]]
             return 0;  // moved from
-        assert(!ring_->claim_outstanding() && "release the read_claim before drain()");
-        details::reader& r = *ring_;
+        details::reader& r = *reader_;
         struct publish_on_exit {
             details::reader& r;
             ~publish_on_exit() { r.publish(); }
@@ -70,8 +83,21 @@ class basic_consumer {
         while (count < max) {
             const details::header_word len = r.template next_committed<Headers>();
             if (len == details::uncommitted) break;
-            f(std::span<const std::byte>(r.read_payload(), static_cast<std::size_t>(len)));
-            r.consume(len);
+            // Taken before f runs, so that a try_claim() inside f gets the
+            // record after it, not this one again.
+            const std::uint64_t position = r.take(len);
+            struct give_back_on_throw {
+                details::reader& r;
+                std::uint64_t position;
+                details::header_word len;
+                bool done = false;
+                ~give_back_on_throw() {
+                    if (!done && !r.untake(position, len)) r.free_record(position, len);
+                }
+            } guard{r, position, len};
+            f(std::span<const std::byte>(r.payload_at(position), static_cast<std::size_t>(len)));
+            guard.done = true;
+            r.free_record(position, len);
             if (r.quarter_released()) r.publish();
             ++count;
         }
@@ -80,14 +106,19 @@ class basic_consumer {
 
     // 0 on a moved-from consumer.
     [[nodiscard]] std::size_t capacity() const noexcept {
-        return ring_ ? ring_->view().capacity() : 0;
+        return reader_ ? reader_->view().capacity() : 0;
     }
     [[nodiscard]] std::size_t max_payload() const noexcept {
-        return ring_ ? ring_->view().max_payload() : 0;
+        return reader_ ? reader_->view().max_payload() : 0;
     }
 
   private:
-    std::shared_ptr<details::reader> ring_;
+    void leave() noexcept {
+        if (reader_) reader_->consumer_gone(std::move(reader_));
+        reader_.reset();
+    }
+
+    std::shared_ptr<details::reader> reader_;  // null once moved from
 };
 
 // The in-process consumer: it trusts the headers its own producers wrote.

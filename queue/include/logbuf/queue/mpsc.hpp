@@ -6,9 +6,10 @@
 // Producers claim space with a compare-exchange on the shared tail; records
 // come out in claim order, and a claimed but uncommitted record holds back the
 // ones behind it until it is committed or aborted. Record format and
-// consumer: see details/record.hpp and consumer.hpp, shared with the SPSC ring.
+// consumer: see details/record_format.hpp and consumer.hpp, shared with the SPSC ring.
 #pragma once
 
+#include <logbuf/details/cache_line.hpp>
 #include <logbuf/error.hpp>
 #include <logbuf/queue/claims.hpp>
 #include <logbuf/queue/consumer.hpp>
@@ -28,7 +29,10 @@ using logbuf::queue::write_claim;
 
 // The writing end. Copyable: a copy is one more producer. One producer
 // object is used by one thread at a time; give each thread its own copy.
-class producer {
+// Its per-claim state (the cached head, SPSC: the tail) lives in the handle,
+// which is 128-byte aligned and sized so that it never shares a cache line
+// with a neighbour (make()'s std::pair puts the consumer right after it).
+class alignas(logbuf::details::false_sharing_range) producer {
   public:
     // A producer of the ring `view` describes; `owner` keeps its storage
     // alive (make() passes the allocation; a file-backed ring its mapping).

@@ -6,9 +6,10 @@
 //
 // Lock-free, never blocks, never allocates after make(). The producer owns the
 // tail: claiming is a plain store. Record format and consumer: see
-// details/record.hpp and consumer.hpp, shared with the MPSC ring.
+// details/record_format.hpp and consumer.hpp, shared with the MPSC ring.
 #pragma once
 
+#include <logbuf/details/cache_line.hpp>
 #include <logbuf/error.hpp>
 #include <logbuf/queue/claims.hpp>
 #include <logbuf/queue/consumer.hpp>
@@ -27,7 +28,10 @@ using logbuf::queue::read_claim;
 using logbuf::queue::write_claim;
 
 // The writing end. Move-only: exactly one producer exists per ring.
-class producer {
+// Its per-claim state (the cached head, SPSC: the tail) lives in the handle,
+// which is 128-byte aligned and sized so that it never shares a cache line
+// with a neighbour (make()'s std::pair puts the consumer right after it).
+class alignas(logbuf::details::false_sharing_range) producer {
   public:
     // A producer of the ring `view` describes; `owner` keeps its storage
     // alive (make() passes the allocation; a file-backed ring its mapping).

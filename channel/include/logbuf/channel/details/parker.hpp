@@ -25,6 +25,12 @@
 // (not Linux, old kernel, seccomp sandbox, ThreadSanitizer, or the
 // environment variable LOGBUF_NO_MEMBARRIER=1) both sides use a seq_cst
 // fence instead. docs/design.md, "Channel layer", has the full argument.
+//
+// Where the futex word lives is the Word parameter: `parker` keeps it in
+// itself (threads of one process); `shared_parker` points at a word in a
+// MAP_SHARED mapping, so a receiver in one process is woken by senders in
+// others. membarrier reaches only our own process's threads, so a shared
+// parker always uses the seq_cst fences and the non-private futex calls.
 #pragma once
 
 #include <logbuf/channel/details/futex.hpp>
@@ -45,17 +51,39 @@ namespace logbuf::channel::details {
 // this process has passed a full memory barrier. False if the call failed.
 [[nodiscard]] bool membarrier_all_threads() noexcept;
 
-class parker {
+// The futex word inside the parker: one process.
+struct own_word {
+    static constexpr futex_scope scope = futex_scope::process_private;
+    std::atomic<std::uint32_t> value{0};
+    [[nodiscard]] std::atomic<std::uint32_t>& get() noexcept { return value; }
+};
+
+// A futex word in a MAP_SHARED mapping (zero when the mapping was created)
+// that other processes use too. The pointer is this process's own.
+struct mapped_word {
+    static constexpr futex_scope scope = futex_scope::shared;
+    std::atomic<std::uint32_t>* value;
+    [[nodiscard]] std::atomic<std::uint32_t>& get() const noexcept { return *value; }
+};
+
+template <class Word>
+class basic_parker {
   public:
-    parker() noexcept : parker(process_fence_mode()) {}
+    basic_parker() noexcept requires(Word::scope == futex_scope::process_private)
+        : basic_parker(process_fence_mode()) {}
     // A channel's choice (see fence_mode). Asking for `membarrier` when
     // process_fence_mode() is `fences` gets `fences`: the process may not be
     // registered.
-    explicit parker(fence_mode mode) noexcept
+    explicit basic_parker(fence_mode mode) noexcept
+        requires(Word::scope == futex_scope::process_private)
         : mode_(process_fence_mode() == fence_mode::membarrier ? mode : fence_mode::fences) {}
-    parker(const parker&) = delete;
-    parker& operator=(const parker&) = delete;
-    ~parker() = default;
+    // A word shared with other processes: always `fences` (membarrier does
+    // not reach their threads).
+    explicit basic_parker(Word word) noexcept requires(Word::scope == futex_scope::shared)
+        : word_(word), mode_(fence_mode::fences) {}
+    basic_parker(const basic_parker&) = delete;
+    basic_parker& operator=(const basic_parker&) = delete;
+    ~basic_parker() = default;
 
     // Any thread, after publishing what the receiver waits for: wakes the
     // receiver if it is parked or about to park. When it is not, this is a
@@ -63,7 +91,7 @@ class parker {
     // `fences` mode): no read-modify-write, no syscall.
     void notify() noexcept {
         if (mode_ == fence_mode::membarrier) {
-            // Keeps the compiler from moving our load of waiting_ above the
+            // Keeps the compiler from moving our load of the word above the
             // caller's publishing store. The CPU may still do so (StoreLoad);
             // the receiver's membarrier in park_unless() covers that.
             std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -74,7 +102,7 @@ class parker {
         }
         // Relaxed: the fence pair above orders it, and a wake needs no data
         // from the receiver.
-        if (waiting_.load(std::memory_order_relaxed) == idle) [[likely]]
+        if (word_.get().load(std::memory_order_relaxed) == idle) [[likely]]
             return;
         wake();
     }
@@ -86,8 +114,9 @@ class parker {
     template <class Poll>
     [[nodiscard]] auto park_unless(Poll&& poll, std::chrono::nanoseconds timeout) noexcept
         -> decltype(poll()) {
+        std::atomic<std::uint32_t>& waiting = word_.get();
         // Relaxed: the StoreLoad barrier just below orders it before poll().
-        waiting_.store(parked, std::memory_order_relaxed);
+        waiting.store(parked, std::memory_order_relaxed);
         if (!store_load_barrier()) {
             // membarrier failed (the kernel documents no such case once the
             // process is registered). A sender may then miss us: sleep
@@ -97,16 +126,16 @@ class parker {
         if (auto result = poll()) {
             // Relaxed: nothing is published through the flag; a late
             // notify() that still sees `parked` only causes a spurious wake.
-            waiting_.store(idle, std::memory_order_relaxed);
+            waiting.store(idle, std::memory_order_relaxed);
             return result;
         }
-        // Sleeps only while waiting_ is still `parked`: a notify() that
+        // Sleeps only while the word is still `parked`: a notify() that
         // reset it before the kernel looks makes this return at once.
-        futex_wait(waiting_, parked, timeout);
+        futex_wait(waiting, parked, timeout, Word::scope);
         // Acquire pairs with the release exchange in wake(): when a sender
         // woke us, its record is visible to the next poll(). An RMW, not a
         // store, so that it reads the sender's write.
-        (void)waiting_.exchange(idle, std::memory_order_acquire);
+        (void)waiting.exchange(idle, std::memory_order_acquire);
         return {};
     }
 
@@ -133,16 +162,24 @@ class parker {
         return true;
     }
 
-    // Out of line (channel/parker.cpp): the cold half of notify().
+    // Out of line (channel/parker.cpp, instantiated there for both words):
+    // the cold half of notify().
     void wake() noexcept;
 
     // The futex word: `parked` while the receiver sleeps or is about to.
     // Written by the receiver around each park and by the one sender that
-    // wakes it; read by every notify().
-    std::atomic<std::uint32_t> waiting_{idle};
-    // Read-only after construction; on the same cache line as waiting_ so
-    // notify() touches one line.
+    // wakes it; read by every notify(). A word that another process may
+    // also write (shared_parker) can hold anything: any value but `idle`
+    // only costs a spurious wake.
+    Word word_;
+    // Read-only after construction; next to the word (or its pointer) so
+    // notify() touches one line of the parker.
     const fence_mode mode_;
 };
+
+// The in-process parker (channels, object channel, logging backend).
+using parker = basic_parker<own_word>;
+// The parker of a receiver in another process (channel/shared.hpp).
+using shared_parker = basic_parker<mapped_word>;
 
 }  // namespace logbuf::channel::details

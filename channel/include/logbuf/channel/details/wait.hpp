@@ -29,8 +29,8 @@ namespace logbuf::channel::details {
 // notify(); nothing else relies on it.
 inline constexpr std::chrono::nanoseconds default_park_timeout = std::chrono::milliseconds(100);
 
-template <class Poll>
-[[nodiscard]] auto wait_until(parker& p, Poll&& poll,
+template <class Parker, class Poll>
+[[nodiscard]] auto wait_until(Parker& p, Poll&& poll,
                               std::chrono::steady_clock::time_point deadline,
                               std::chrono::nanoseconds park_slice, parking_stats& stats) noexcept
     -> std::invoke_result_t<Poll&> {
@@ -65,8 +65,8 @@ template <class Poll>
 // member of every channel's receiver, so that they all wait the same way.
 class receive_waiter {
   public:
-    template <class Poll>
-    [[nodiscard]] auto wait_until(parker& p, Poll&& poll,
+    template <class Parker, class Poll>
+    [[nodiscard]] auto wait_until(Parker& p, Poll&& poll,
                                   std::chrono::steady_clock::time_point deadline) noexcept
         -> std::invoke_result_t<Poll&> {
         return details::wait_until(p, poll, deadline, park_timeout_, stats_);

@@ -65,14 +65,16 @@ struct shared_tail {
 // Everything but the common case: wrap padding, a stale cached head, a full
 // ring, a lost compare-exchange, bad lengths. Out of line so that the fast
 // path below stays a handful of instructions in the caller.
-template <class Tail>
-[[nodiscard, gnu::noinline]] write_claim claim_space_slow(const ring& r, Tail tail,
-                                                          std::uint64_t& cached_head,
-                                                          std::size_t len) noexcept {
-    if (r.is_disconnected()) return write_claim(errc::disconnected);  // a moved-from producer
+//
+// Claim is the claim type to build: write_claim, or the shared ring's claim
+// (queue/shared.hpp), constructed as Claim(errc) or Claim(record, len).
+template <class Claim = write_claim, class Tail>
+[[nodiscard, gnu::noinline]] Claim claim_space_slow(const ring& r, Tail tail,
+                                                    std::uint64_t& cached_head,
+                                                    std::size_t len) noexcept {
+    if (r.is_disconnected()) return Claim(errc::disconnected);  // a moved-from producer
     // One compare catches both len == 0 (wraps to SIZE_MAX) and len too large.
-    if (len - 1 >= r.max_payload())
-        return write_claim(len == 0 ? errc::zero_length : errc::too_large);
+    if (len - 1 >= r.max_payload()) return Claim(len == 0 ? errc::zero_length : errc::too_large);
 
     const std::uint64_t need = record_size(len);
     std::uint64_t position = tail.load();
@@ -83,7 +85,7 @@ template <class Tail>
         bool record_too = true;
         if (!r.has_room(cached_head, position, take)) {
             if (padding == 0 || !r.has_room(cached_head, position, padding))
-                return write_claim(errc::full);
+                return Claim(errc::full);
             take = padding;  // the wrap rule: padding now, record at offset 0 next round
             record_too = false;
         }
@@ -92,7 +94,7 @@ template <class Tail>
             // Release pairs with the consumer's acquire in reader::next_committed().
             header_of(r.at(position)).store(skip_header(padding), std::memory_order_release);
         }
-        if (record_too) return write_claim(r.at(position + padding), len);
+        if (record_too) return Claim(r.at(position + padding), len);
         position += padding;
     }
 }
@@ -100,19 +102,19 @@ template <class Tail>
 // The claim both producers inline: a valid length, a record that fits before
 // the end of the buffer, room by the cached head, and (MPSC) an uncontended
 // compare-exchange. Anything else goes to claim_space_slow, which starts over.
-template <class Tail>
-[[nodiscard, gnu::always_inline]] inline write_claim claim_space(const ring& r, Tail tail,
-                                                                 std::uint64_t& cached_head,
-                                                                 std::size_t len) noexcept {
+template <class Claim = write_claim, class Tail>
+[[nodiscard, gnu::always_inline]] inline Claim claim_space(const ring& r, Tail tail,
+                                                           std::uint64_t& cached_head,
+                                                           std::size_t len) noexcept {
     std::uint64_t position = tail.load();
     const std::uint64_t need = record_size(len);  // meaningless when len is bad: checked first
     if (len - 1 < r.max_payload() && need <= r.bytes_to_end(position) &&
         position + need <= cached_head + r.capacity()) [[likely]] {
         const std::uint64_t start = position;
         if (tail.try_advance(position, start + need)) [[likely]]
-            return write_claim(r.at(start), len);
+            return Claim(r.at(start), len);
     }
-    return claim_space_slow(r, tail, cached_head, len);
+    return claim_space_slow<Claim>(r, tail, cached_head, len);
 }
 
 }  // namespace logbuf::queue::details

@@ -13,6 +13,8 @@
 //   high bit clear, != 0 committed record, value = payload length in bytes
 //   high bit set         skip region of (value & ~skip_bit) bytes, counting its
 //                        own header: wrap padding or an aborted claim
+//   bit 62 set           (shared rings only) claimed, not committed yet; holds
+//                        the length and a tag (shared_walk.hpp); read like 0
 //
 // Invariant: every byte of the buffer outside [head, tail) is zero, and so is
 // every byte of a skip region except its header. The consumer re-establishes
@@ -32,6 +34,9 @@ inline constexpr std::size_t header_size = sizeof(header_word);
 inline constexpr std::size_t record_alignment = 8;
 inline constexpr header_word uncommitted = 0;
 inline constexpr header_word skip_bit = header_word{1} << 63;
+// Set only by the shared rings' producers (shared_walk.hpp). No committed
+// length has it: max_payload() < 2^62.
+inline constexpr header_word claimed_bit = header_word{1} << 62;
 
 // Bytes a payload of `len` bytes occupies after its header.
 [[nodiscard]] constexpr std::uint64_t padded_length(std::uint64_t len) noexcept {

@@ -1,0 +1,223 @@
+// logbuf/queue/details/reader.hpp - the consumer's private state and steps,
+// the same for both rings: where the next record starts, how far the space
+// has been released, and what was last published to the producers.
+//
+// Several read claims may be out at once. Two cursors make that work:
+//
+//   released_ <= ... held / released-in-place / skip ... <= next_
+//
+//   next_      where the next record to hand out starts;
+//   released_  the first byte not yet released: every byte before it can go
+//              back to the producers (publish() stores it to head).
+//
+// With no claim out the two are equal and move together. A claim released
+// while an older one is still out cannot free its space yet: its record is
+// turned into a skip region in place. When the oldest claim is released,
+// released_ walks forward over such regions (and over the skip regions
+// try_claim passed meanwhile) up to the first record still held.
+#pragma once
+
+#include <logbuf/queue/details/record_format.hpp>
+#include <logbuf/queue/details/ring.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace logbuf::queue::details {
+
+// How far the consumer trusts the header words it reads.
+//   trusted_headers    in-process rings: only our own producers write them;
+//                      the checks compile out.
+//   untrusted_headers  a buffer other processes can write: every length is
+//                      checked before use, and a header that fails the check
+//                      is treated as uncommitted (the consumer stops there).
+struct trusted_headers {
+    static constexpr bool checked = false;
+};
+struct untrusted_headers {
+    static constexpr bool checked = true;
+};
+
+// One thread uses a reader; it must stay at one address while read claims
+// refer to it. Trivially destructible (see keep_alive()).
+class reader {
+  public:
+    explicit reader(const ring& r) noexcept
+        : ring_(r),
+          // Relaxed: the consumer is the only writer of head; for a ring that
+          // already has content (a file) its records are acquired through
+          // their headers, as always.
+          next_(r.positions().head.load(std::memory_order_relaxed)),
+          released_(next_),
+          published_(next_) {}
+    reader(const reader&) = delete;
+    reader& operator=(const reader&) = delete;
+
+    [[nodiscard]] const ring& view() const noexcept { return ring_; }
+    // Where the next record to hand out starts.
+    [[nodiscard]] std::uint64_t read_position() const noexcept { return next_; }
+    // Read claims out.
+    [[nodiscard]] std::uint64_t claims_out() const noexcept { return out_; }
+
+    // Header of the next committed record at next_, passing skip regions on
+    // the way; `uncommitted` when there is none yet.
+    template <class Headers>
+    [[nodiscard]] header_word next_committed() noexcept {
+        for (;;) {
+            // With claims held the consumer can be a whole ring ahead of the
+            // released space: the header there is a held record's own.
+            if (next_ - released_ == ring_.capacity()) [[unlikely]]
+                return uncommitted;
+            std::byte* record = ring_.at(next_);
+            // Acquire pairs with the producer's release in commit(), abort()
+            // or the wrap padding: the payload it wrote is visible below.
+            const header_word h = header_of(record).load(std::memory_order_acquire);
+            if constexpr (Headers::checked) {
+                if (!header_fits(h, ring_.bytes_to_end(next_))) return uncommitted;
+            }
+            if (!is_skip(h)) return h;
+            if (next_ == released_) {
+                // Nothing older is held: free it now. A skip region's body is
+                // already zero (record_format.hpp): clearing its header is all
+                // the zeroing it needs.
+                header_of(record).store(uncommitted, std::memory_order_relaxed);
+                released_ += skip_length(h);
+            }  // else it stays as it is: the walk in free_record() passes it
+            next_ += skip_length(h);
+        }
+    }
+
+    // Takes the record next_committed() just returned (`len` bytes) off the
+    // ring's front; returns its position. The caller frees it later.
+    [[nodiscard]] std::uint64_t take(header_word len) noexcept {
+        const std::uint64_t position = next_;
+        next_ += record_size(len);
+        return position;
+    }
+    // Gives a record taken with take() back, when nothing else was taken
+    // after it (drain() whose handler threw): the next read returns it again.
+    [[nodiscard]] bool untake(std::uint64_t position, header_word len) noexcept {
+        if (next_ != position + record_size(len)) return false;
+        next_ = position;
+        return true;
+    }
+
+    [[nodiscard]] const std::byte* payload_at(std::uint64_t position) const noexcept {
+        return payload_of(ring_.at(position));
+    }
+
+    // Zeroes the taken record at `position` (payload and padding, then the
+    // header). If it is the oldest unreleased one its space is released (and
+    // the space of every released region after it); otherwise it becomes a
+    // skip region in place, released with the older records later.
+    // Producers see released space after publish().
+    void free_record(std::uint64_t position, header_word len) noexcept {
+        assert(position - released_ < next_ - released_ && "not a record taken from this ring");
+        std::byte* record = ring_.at(position);
+        std::memset(payload_of(record), 0, padded_length(len));
+        if (position != released_) [[unlikely]] {
+            // Relaxed: only this thread reads it (the walk), and producers
+            // cannot reach it before head passes it (release in publish()).
+            header_of(record).store(skip_header(record_size(len)), std::memory_order_relaxed);
+            return;
+        }
+        // Relaxed: the release in publish() orders it before any producer reuse.
+        header_of(record).store(uncommitted, std::memory_order_relaxed);
+        released_ = position + record_size(len);
+        if (released_ != next_) [[unlikely]]
+            walk();
+    }
+
+    // ---- read claims ---------------------------------------------------
+
+    void claim_taken() noexcept { ++out_; }
+    // Frees a claim's record and hands the space back if it was the oldest.
+    void release_claim(std::uint64_t position, header_word len) noexcept {
+        free_record(position, len);
+        publish();
+        if (--out_ == 0 && keeper_) [[unlikely]]
+            drop_keep_alive();  // may free *this: nothing touches it after
+    }
+
+    // The consumer handle is going away. If claims are still out, `self`
+    // (the handle's reference to this reader) is kept here until the last of
+    // them is released, so that releasing them never touches freed memory.
+    void consumer_gone(std::shared_ptr<reader>&& self) noexcept {
+        if (out_ == 0) return;
+        keeper_ = ::new (keep_alive_) std::shared_ptr<reader>(std::move(self));
+    }
+
+    // ---- publishing ----------------------------------------------------
+
+    // Bytes released since the last publish(). drain() publishes every quarter
+    // ring, so producers waiting on a full ring need not wait for the whole
+    // batch when the handler is slow.
+    [[nodiscard]] bool quarter_released() const noexcept {
+        return released_ - published_ >= ring_.capacity() / 4;
+    }
+
+    // Hands every released byte back to the producers.
+    void publish() noexcept {
+        if (published_ == released_) return;
+        published_ = released_;
+        // Release pairs with the producers' acquire in ring::has_room(): our
+        // zeroing of the released bytes happens-before they claim them again.
+        ring_.positions().head.store(released_, std::memory_order_release);
+    }
+
+  private:
+    // A header is usable only if what it describes lies inside `room` bytes:
+    // a committed length of at most max_payload() whose record fits, or a
+    // skip of a non-zero multiple of 8 bytes that fits.
+    [[nodiscard]] bool header_fits(header_word h, std::uint64_t room) const noexcept {
+        if (is_skip(h)) {
+            const std::uint64_t n = skip_length(h);
+            return n != 0 && n % record_alignment == 0 && n <= room;
+        }
+        return h <= ring_.max_payload() && record_size(h) <= room;
+    }
+
+    // Moves released_ over skip regions up to the first record still held
+    // (or next_). Each header was written by this thread or acquired by
+    // next_committed() already; it is checked anyway (a ring in shared memory
+    // may have been changed since): a region that does not fit before next_
+    // stops the walk, so released_ never passes a held record's start.
+    void walk() noexcept {
+        while (released_ != next_) {
+            std::byte* record = ring_.at(released_);
+            const header_word h = header_of(record).load(std::memory_order_relaxed);
+            const std::uint64_t room = std::min(next_ - released_, ring_.bytes_to_end(released_));
+            if (!is_skip(h) || !header_fits(h, room)) return;  // a record still held
+            header_of(record).store(uncommitted, std::memory_order_relaxed);
+            released_ += skip_length(h);
+        }
+    }
+
+    void drop_keep_alive() noexcept {
+        std::shared_ptr<reader> last = std::move(*keeper_);
+        std::destroy_at(keeper_);
+        keeper_ = nullptr;
+    }  // `last` may free this reader here
+
+    const ring ring_;
+    std::uint64_t next_;       // where the next record to hand out starts
+    std::uint64_t released_;   // first byte not yet released
+    std::uint64_t published_;  // the last value stored to head
+    std::uint64_t out_ = 0;    // read claims out
+    // Raw storage, so that the reader stays trivially destructible (make()
+    // frees its allocation as bytes): holds a reference only while claims
+    // outlive the consumer, and that reference is what keeps the storage alive.
+    std::shared_ptr<reader>* keeper_ = nullptr;
+    alignas(std::shared_ptr<reader>) unsigned char keep_alive_[sizeof(std::shared_ptr<reader>)];
+};
+static_assert(std::is_trivially_destructible_v<reader>);
+
+}  // namespace logbuf::queue::details

@@ -1,0 +1,280 @@
+// The shared ring used from one process: the queue API over a file, its
+// errors, unblock() and what a late commit or abort after it does.
+#include "shared_test_support.hpp"
+
+#include <logbuf/queue/shared.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace qs = logbuf::queue::shared;
+using logbuf::errc;
+using shared_test::decode;
+using shared_test::fill;
+using shared_test::length_of;
+using shared_test::ring_path;
+
+// `len` >= 12 (the stamp).
+bool send(qs::producer& tx, std::uint32_t source, std::uint64_t sequence, std::size_t len) {
+    auto c = tx.try_claim(len);
+    if (!c) return false;
+    fill(c.bytes(), source, sequence);
+    c.commit();
+    return true;
+}
+
+// Collects the sequence numbers of the records it is given; counts the ones
+// that do not decode.
+struct sequences {
+    std::vector<std::uint64_t> seen;
+    std::size_t bad = 0;
+    void operator()(std::span<const std::byte> r) {
+        std::uint32_t s = 0;
+        std::uint64_t q = 0;
+        if (decode(r, s, q))
+            seen.push_back(q);
+        else
+            ++bad;
+    }
+};
+
+std::vector<std::uint64_t> drain_sequences(qs::consumer& rx) {
+    sequences got;
+    rx.drain(std::ref(got));
+    EXPECT_EQ(got.bad, 0u);
+    return got.seen;
+}
+
+TEST(SharedRing, RecordsComeOutInOrderAcrossManyLaps) {
+    ring_path path("laps");
+    auto rx = qs::create(path, 256);
+    auto tx = qs::open(path);
+    auto tx2 = tx;  // a copy is one more producer
+    std::uint64_t sent[2] = {0, 0}, got[2] = {0, 0};
+    std::size_t received = 0;
+    for (int round = 0; round < 4000; ++round) {
+        const auto source = static_cast<std::uint32_t>(round % 2);
+        qs::producer& p = source ? tx2 : tx;
+        if (send(p, source, sent[source], length_of(source, sent[source], 120))) ++sent[source];
+        if (round % 3 == 0) {
+            received += rx.drain([&](std::span<const std::byte> r) {
+                std::uint32_t s = 0;
+                std::uint64_t q = 0;
+                ASSERT_TRUE(decode(r, s, q));
+                ASSERT_LT(s, 2u);
+                ASSERT_EQ(q, got[s]);
+                ASSERT_EQ(r.size(), length_of(s, q, 120));
+                ++got[s];
+            });
+        }
+    }
+    received += rx.drain([&](std::span<const std::byte> r) {
+        std::uint32_t s = 0;
+        std::uint64_t q = 0;
+        ASSERT_TRUE(decode(r, s, q));
+        ASSERT_EQ(q, got[s]++);
+    });
+    EXPECT_EQ(received, sent[0] + sent[1]);
+    EXPECT_EQ(got[0], sent[0]);
+    EXPECT_EQ(got[1], sent[1]);
+    EXPECT_GT(sent[0] + sent[1], 1000u);
+}
+
+TEST(SharedRing, TryClaimHandsOutRecords) {
+    ring_path path("try_claim");
+    auto rx = qs::create(path, 1024);
+    auto tx = qs::open(path);
+    ASSERT_TRUE(send(tx, 7, 0, 40));
+    ASSERT_TRUE(send(tx, 7, 1, 41));
+    {
+        auto r = rx.try_claim();
+        ASSERT_TRUE(r);
+        std::uint32_t s = 0;
+        std::uint64_t q = 0;
+        EXPECT_TRUE(decode(r.bytes(), s, q));
+        EXPECT_EQ(q, 0u);
+    }
+    auto r = rx.try_claim();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.size(), 41u);
+    r.release();
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+}
+
+TEST(SharedRing, BadLengthsAndAFullRingAreErrors) {
+    ring_path path("errors");
+    auto rx = qs::create(path, 64);
+    auto tx = qs::open(path);
+    EXPECT_EQ(tx.try_claim(0).error(), errc::zero_length);
+    EXPECT_EQ(tx.try_claim(57).error(), errc::too_large);
+    auto big = tx.try_claim(56);
+    ASSERT_TRUE(big);
+    EXPECT_EQ(tx.try_claim(1).error(), errc::full);
+    big.commit();
+    EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}), 1u);
+    EXPECT_TRUE(tx.try_claim(56));  // aborted at once: a skip
+}
+
+TEST(SharedRing, MovedFromHandlesAreDisconnected) {
+    ring_path path("moved");
+    auto rx = qs::create(path, 64);
+    auto tx = qs::open(path);
+    auto tx2 = std::move(tx);
+    auto rx2 = std::move(rx);
+    EXPECT_EQ(tx.try_claim(8).error(), errc::disconnected);  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(tx.capacity(), 0u);
+    EXPECT_EQ(rx.try_claim().error(), errc::disconnected);  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}), 0u);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 0u);
+    EXPECT_TRUE(tx2.try_claim(8));
+    EXPECT_EQ(rx2.capacity(), 64u);
+}
+
+TEST(SharedRing, AbortedClaimsAreSkipped) {
+    ring_path path("abort");
+    auto rx = qs::create(path, 128);
+    auto tx = qs::open(path);
+    for (int i = 0; i < 50; ++i) {
+        {
+            auto c = tx.try_claim(20);
+            ASSERT_TRUE(c);
+            std::memset(c.data(), 0xAB, 20);
+        }  // aborted
+        ASSERT_TRUE(send(tx, 1, static_cast<std::uint64_t>(i), 30));
+        std::uint64_t seen = 0;
+        EXPECT_EQ(rx.drain([&](std::span<const std::byte> r) {
+            std::uint32_t s = 0;
+            ASSERT_TRUE(decode(r, s, seen));
+        }),
+                  1u);
+        EXPECT_EQ(seen, static_cast<std::uint64_t>(i));
+    }
+}
+
+TEST(SharedRing, UnblockSkipsAStalledClaimAndKeepsTheRecordsBehindIt) {
+    ring_path path("unblock");
+    auto rx = qs::create(path, 1024);
+    auto tx = qs::open(path);
+    auto stalled = tx.try_claim(100);  // its producer "died" here
+    ASSERT_TRUE(stalled);
+    std::memset(stalled.data(), 0xEE, 50);  // half written
+    ASSERT_TRUE(send(tx, 2, 0, 60));
+    ASSERT_TRUE(send(tx, 2, 1, 70));
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);  // held up
+    EXPECT_EQ(rx.unblock(std::chrono::hours(1)), 0u);
+    EXPECT_EQ(rx.unblock(std::chrono::hours(1)), 0u);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 1u);
+    EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{0, 1}));
+    // The producer was alive after all: its late commit does nothing.
+    stalled.commit();
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+    ASSERT_TRUE(send(tx, 2, 2, 16));
+    EXPECT_EQ(rx.drain([](std::span<const std::byte> r) {
+        std::uint32_t s = 0;
+        std::uint64_t q = 0;
+        ASSERT_TRUE(decode(r, s, q));
+        ASSERT_EQ(q, 2u);
+    }),
+              1u);
+}
+
+TEST(SharedRing, UnblockCountsFromWhenItFirstFoundTheClaim) {
+    ring_path path("unblock_time");
+    auto rx = qs::create(path, 1024);
+    auto tx = qs::open(path);
+    auto stalled = tx.try_claim(16);
+    ASSERT_TRUE(stalled);
+    const auto timeout = std::chrono::milliseconds(100);
+    EXPECT_EQ(rx.unblock(timeout), 0u);  // first seen now
+    std::this_thread::sleep_for(timeout + std::chrono::milliseconds(20));
+    EXPECT_EQ(rx.unblock(timeout), 1u);
+    stalled.abort();  // late: does nothing
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+}
+
+TEST(SharedRing, UnblockTakesEveryStalledClaimBehindTheFirst) {
+    ring_path path("unblock_many");
+    auto rx = qs::create(path, 1024);
+    auto tx = qs::open(path);
+    auto a = tx.try_claim(10);
+    ASSERT_TRUE(send(tx, 3, 0, 20));
+    auto b = tx.try_claim(30);
+    ASSERT_TRUE(send(tx, 3, 1, 40));
+    auto c = tx.try_claim(50);
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 3u);
+    a.commit();
+    b.abort();
+    c.commit();
+    EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{0, 1}));
+}
+
+TEST(SharedRing, ALateAbortDoesNotTouchASameSizedClaimInTheReusedSpace) {
+    ring_path path("aba");
+    auto rx = qs::create(path, 64);
+    auto tx = qs::open(path);
+    auto late = tx.try_claim(16);  // position 0, record of 24 bytes
+    ASSERT_TRUE(late);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 1u);
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);  // passes the skip, frees it
+    ASSERT_TRUE(send(tx, 4, 0, 32));                 // 24..64
+    EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}), 1u);
+    auto reuse = tx.try_claim(16);  // position 64: offset 0 again, same length
+    ASSERT_TRUE(reuse);
+    ASSERT_EQ(reuse.data(), late.data());
+    fill(reuse.bytes(), 4, 1);
+    late.abort();   // must not zero or skip `reuse`
+    late.commit();  // nor publish it
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+    reuse.commit();
+    std::uint64_t q = 99;
+    EXPECT_EQ(rx.drain([&](std::span<const std::byte> r) {
+        std::uint32_t s = 0;
+        ASSERT_TRUE(decode(r, s, q));
+    }),
+              1u);
+    EXPECT_EQ(q, 1u);
+}
+
+TEST(SharedRing, UnblockLeavesCommittedAndEmptyRingsAlone) {
+    ring_path path("unblock_idle");
+    auto rx = qs::create(path, 256);
+    auto tx = qs::open(path);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 0u);  // empty
+    ASSERT_TRUE(send(tx, 5, 0, 16));
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 0u);  // committed
+    EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}), 1u);
+}
+
+TEST(SharedRing, RecoverReturnsWhatWasNotConsumed) {
+    ring_path path("recover");
+    {
+        auto rx = qs::create(path, 1024);
+        auto tx = qs::open(path);
+        for (std::uint64_t i = 0; i < 6; ++i)
+            ASSERT_TRUE(send(tx, 6, i, 50));
+        auto dead = tx.try_claim(30);  // never committed
+        std::memset(dead.data(), 0x55, 30);
+        ASSERT_TRUE(send(tx, 6, 6, 50));
+        EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}, 2), 2u);
+        auto r = rx.try_claim();  // handed out, not released
+        ASSERT_TRUE(r);
+        new (&dead) qs::write_claim();  // leak it: as if the process died here
+        r.release();
+    }
+    sequences got;
+    EXPECT_EQ(qs::recover(path, std::ref(got)), 4u);
+    EXPECT_EQ(got.seen, (std::vector<std::uint64_t>{3, 4, 5, 6}));
+    EXPECT_EQ(got.bad, 0u);
+}
+
+}  // namespace
