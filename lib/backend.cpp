@@ -411,6 +411,8 @@ bool backend::shutdown() noexcept {
     std::thread* t = nullptr;
     {
         std::unique_lock<std::mutex> lock(control_);
+        // Relaxed: read under control_, the mutex every store of state_
+        // that starts or stops the thread is made under.
         const state st = state_.load(std::memory_order_relaxed);
         if (st != state::running && st != state::sleeping) {
             lock.unlock();
@@ -440,6 +442,8 @@ bool backend::shutdown() noexcept {
     {
         const std::lock_guard<std::mutex> lock(control_);
         t = std::exchange(thread_, nullptr);
+        // Relaxed: under control_, which orders it for every reader that
+        // starts or stops the thread; lock-free readers only use it as a hint.
         state_.store(state::idle, std::memory_order_relaxed);
     }
     if (t != nullptr) {

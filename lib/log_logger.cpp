@@ -132,6 +132,8 @@ std::shared_ptr<logger> make_logger(std::string name, std::vector<spdlog::sink_p
         throw std::invalid_argument("logbuf::log::make_logger: not a level");
     auto& front = details::front_end::instance();
     auto* raw = new logger(logger::passkey{}, std::move(name), std::move(sinks), options);
+    // Relaxed: a flag with no data behind it (see shutdown()). A logger made
+    // while shutdown() runs may miss it and is then not silenced.
     if (shut_down.load(std::memory_order_relaxed)) details::logger_access::silence(*raw);
     front.add_logger(raw);
     // The deleter: everything this logger logged reaches the sinks first;

@@ -118,6 +118,8 @@ struct shared_attachment {
             return false;
         last_check.store(now, std::memory_order_relaxed);
         if (receiver_present(producer.file_descriptor())) return false;
+        // Relaxed: a sticky flag that only caches the kernel's answer; nothing
+        // else is published through it (receiver_gone() re-reads it).
         receiver_dead.store(true, std::memory_order_relaxed);
         return true;
     }

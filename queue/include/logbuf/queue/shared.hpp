@@ -433,6 +433,9 @@ std::size_t recover(const std::filesystem::path& file, F&& f) {
     const mapped_file map = mapped_file::open(file, mapped_file::access::read_only);
     const std::uint64_t capacity = map.capacity();
     const std::uint64_t mask = capacity - 1;
+    // Acquire, all three: after every process using the ring has died these
+    // are the last values written; acquire pairs with the consumer's release
+    // of head/consumed and orders the header reads below after them.
     const std::uint64_t head = map.head().load(std::memory_order_acquire);
     const std::uint64_t consumed = map.consumed().load(std::memory_order_acquire);
     const std::uint64_t tail = map.tail().load(std::memory_order_acquire);
