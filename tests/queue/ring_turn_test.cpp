@@ -259,7 +259,9 @@ TEST(RingTurn, BadClaimsFailAtOnceWithoutWaiting) {
 }
 
 TEST(RingTurn, SpscClaimWaitingWaitsAndGivesUp) {
-    auto [tx, rx] = logbuf::queue::spsc::make(ring_bytes);
+    auto ring = logbuf::queue::spsc::make(ring_bytes);
+    auto& tx = ring.first;
+    auto& rx = ring.second;  // a reference, not a binding: the lambda below uses it
     auto first = tx.try_claim(large);
     ASSERT_TRUE(first);
     first.commit();
