@@ -88,15 +88,24 @@ namespace logbuf::queue::shared {
 
 using logbuf::queue::read_claim;
 
-// The claim: the in-process rings' write_claim (claims.hpp). Its header
-// holds the claim's mark (details::mark_claimed) until commit() or abort()
-// stores the length or a skip over it. A producer that resumes after the
-// consumer's unblock() took its claim away writes into space the ring may
-// have reused - with its payload bytes as with its commit; that is memory
-// safe (every header is checked before the consumer uses it) but may spoil
-// records there: unblock()'s timeout must be longer than any live
+// The claim: the in-process rings' write_claim (claims.hpp), marked when
+// claim_space() makes it. Its header holds the mark (claimed_bit | len)
+// until commit() or abort() stores the length or a skip over it, so that a
+// claim whose producer died says how long it is. A producer that resumes
+// after the consumer's unblock() took its claim away writes into space the
+// ring may have reused - with its payload bytes as with its commit; that is
+// memory safe (every header is checked before the consumer uses it) but may
+// spoil records there: unblock()'s timeout must be longer than any live
 // producer's claim-to-commit time.
-using logbuf::queue::write_claim;
+class write_claim : public queue::write_claim {
+  public:
+    using queue::write_claim::write_claim;  // empty, errc
+    // claim_space()'s constructor for the space it took (`record` is the
+    // header): the mark is stored before the claim object is, so the
+    // producer's fast path keeps the record pointer in a register.
+    write_claim(std::byte* record, std::size_t len) noexcept
+        : queue::write_claim((details::mark_claimed(record, len), record), len) {}
+};
 
 // The writing end, in any process. Copyable within a process (a copy is one
 // more producer, as for queue::mpsc); producers in different processes
@@ -126,11 +135,8 @@ class producer {
     // too_large, or disconnected (moved from). Never blocks, allocates or
     // throws.
     [[nodiscard]] write_claim try_claim(std::size_t len) noexcept {
-        write_claim claim =
-            details::claim_space(ring_, details::shared_tail{&ring_.tail()}, cached_head_, len);
-        if (claim) [[likely]]
-            details::mark_claimed(claim.data(), len);
-        return claim;
+        return details::claim_space<write_claim>(ring_, details::shared_tail{&ring_.tail()},
+                                                 cached_head_, len);
     }
 
     [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }

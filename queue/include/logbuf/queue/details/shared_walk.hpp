@@ -38,15 +38,14 @@ enum class region_kind {
     return claimed_bit | len;
 }
 
-// Marks the claim whose payload starts at `payload` (a write_claim's data())
-// as claimed, `len` bytes. Relaxed: unblock() and recover() rely on the mark
-// only after this producer stalled for the unblock timeout or died; the
+// Marks the claim whose header is at `record` as claimed, `len` bytes. Relaxed: unblock() and
+// recover() rely on the mark only after this producer stalled for the unblock timeout or died; the
 // commit's release store replaces it. The fence keeps the payload stores
 // after the mark (no instruction on x86-64, where stores stay in order; it
 // stops the compiler moving them): a header still 0 means no payload byte
 // was written.
-inline void mark_claimed(std::byte* payload, std::uint64_t len) noexcept {
-    header_of(payload - header_size).store(claimed_header(len), std::memory_order_relaxed);
+inline void mark_claimed(std::byte* record, std::uint64_t len) noexcept {
+    header_of(record).store(claimed_header(len), std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
 }
 
