@@ -42,6 +42,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +62,7 @@ struct config {
     int reps = 7;
     double seconds = 0.25;
     int latency_trials = 200;
+    bool realtime = false;  // --realtime: one-producer runs at SCHED_FIFO 1
     bench::cpu_pair cpus;
     std::filesystem::path file = "/dev/shm/logbuf-shared-bench.ring";
 };
@@ -94,19 +97,31 @@ std::int64_t now_ns() {
         .count();
 }
 
-// Everyone pinned and counted in, then go. Release/acquire: a start line only.
-void start_line(run_state& s, int cpu, int parties) {
+// Everyone pinned and counted in, then go. Release/acquire: a start line
+// only. With --realtime, a party of a one-producer run is raised to
+// SCHED_FIFO 1 once everybody is past the line (not before: a party not
+// yet pinned may still need the CPU a spinning one holds), and drops back
+// with realtime_done(). Two producers share one CPU, where FIFO would run
+// them one after the other: those runs stay at normal priority.
+bool start_line(run_state& s, int cpu, int parties, const config& cfg) {
     bench::pin_this_thread(cpu);
     s.ready.fetch_add(1, std::memory_order_acq_rel);
     while (s.ready.load(std::memory_order_acquire) < parties)
         bench::cpu_relax();
+    return cfg.realtime && parties == 2 && cfg.cpus.producer != cfg.cpus.consumer &&
+           bench::make_this_thread_realtime();
+}
+void realtime_done(bool raised) {
+    if (!raised) return;
+    sched_param p{};
+    (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &p);
 }
 
 // A producer: whole laps of the workload for cfg.seconds, each record
 // stamped with its producer and index; then its count.
 template <class Producer>
 void produce(Producer& tx, run_state& s, int id, int parties, const config& cfg, const input& in) {
-    start_line(s, cfg.cpus.producer, parties);
+    const bool rt = start_line(s, cfg.cpus.producer, parties, cfg);
     if (id == 0) s.t0.store(now_ns(), std::memory_order_release);
     const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
                                                   std::chrono::duration<double>(cfg.seconds));
@@ -126,6 +141,7 @@ void produce(Producer& tx, run_state& s, int id, int parties, const config& cfg,
     });
     // Release: the count is read by the consumer, maybe in another process.
     s.totals[id].records.store(n, std::memory_order_release);
+    realtime_done(rt);
 }
 
 // The consumer: drains until every producer's count has arrived, checking
@@ -133,7 +149,7 @@ void produce(Producer& tx, run_state& s, int id, int parties, const config& cfg,
 template <class Consumer>
 run_result consume(Consumer& rx, run_state& s, int producers, int parties, const config& cfg,
                    const input& in) {
-    start_line(s, cfg.cpus.consumer, parties);
+    const bool rt = start_line(s, cfg.cpus.consumer, parties, cfg);
     std::uint64_t next[max_producers] = {};
     std::uint64_t seen = 0, bad = 0, bytes = 0;
     for (;;) {
@@ -161,6 +177,7 @@ run_result consume(Consumer& rx, run_state& s, int producers, int parties, const
     }
     const double seconds =
         static_cast<double>(now_ns() - s.t0.load(std::memory_order_acquire)) / 1e9;
+    realtime_done(rt);
     return {seconds, seen, bytes, bad};
 }
 
@@ -247,9 +264,10 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
     });
     std::printf(
         "\nthroughput: random %u-%u-byte records (mean %.1f B), %zu KiB ring (%s),\n"
-        "producers on CPU %d, consumer on CPU %d; %d repetitions of %.2f s, alternating\n",
+        "producers on CPU %d, consumer on CPU %d; %d repetitions of %.2f s, alternating%s\n",
         cfg.min_len, cfg.max_len, in.sizes.mean(), cfg.ring_bytes / 1024, cfg.file.c_str(),
-        cfg.cpus.producer, cfg.cpus.consumer, cfg.reps, cfg.seconds);
+        cfg.cpus.producer, cfg.cpus.consumer, cfg.reps, cfg.seconds,
+        cfg.realtime ? ";\none-producer runs at SCHED_FIFO 1 (--realtime)" : "");
     bench::print_table(std::cout, res, {row_spsc, row_mpsc1, row_shared1, row_mpsc2, row_shared2},
                        bench::throughput_columns(), row_width);
     std::printf("consumer check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
@@ -388,6 +406,8 @@ int run(int argc, char** argv) {
         std::puts(
             "shared_bench [--reps=N] [--seconds=S] [--trials=N] [--file=PATH] [--quick]\n"
             "  [--producer-cpu=N --consumer-cpu=N] [--only=throughput|latency]\n"
+            "  [--realtime]  one-producer throughput runs at SCHED_FIFO 1 once started\n"
+            "                (root; a machine others keep busy)\n"
             "  [--count-ops=N]  hot paths N times single-threaded, for callgrind");
         return 0;
     }
@@ -398,6 +418,7 @@ int run(int argc, char** argv) {
     cfg.latency_trials = static_cast<int>(opt.get_int("trials", quick ? 50 : cfg.latency_trials));
     cfg.file = opt.get("file", cfg.file.string());
     cfg.cpus = bench::default_cpu_pair();
+    cfg.realtime = opt.has("realtime");
     cfg.cpus.producer = static_cast<int>(opt.get_int("producer-cpu", cfg.cpus.producer));
     cfg.cpus.consumer = static_cast<int>(opt.get_int("consumer-cpu", cfg.cpus.consumer));
     const std::string only = opt.get("only", "");

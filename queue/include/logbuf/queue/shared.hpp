@@ -20,10 +20,11 @@
 // three differences, all because other processes may die at any point or
 // write anything:
 //
-// - A claim is marked in its header (claimed_bit | tag | len) right after
-//   its space is taken, so a claim whose producer died says how long it is;
-//   commit() and abort() are compare-exchanges from that mark, so a claim
-//   that unblock() took away from a producer presumed dead stays taken.
+// - A claim is marked in its header (claimed_bit | len) right after its
+//   space is taken, so that a claim whose producer died says how long it
+//   is. The claim itself is queue::write_claim: commit() and abort() are the
+//   in-process ring's release stores (see "A producer presumed dead" in
+//   docs/design.md for why not compare-exchanges).
 // - The consumer checks every header against the buffer before using it
 //   (details::untrusted_headers) and never reads sizes from the file after
 //   open: a broken or hostile writer cannot make it read or write outside
@@ -53,8 +54,6 @@
 #include <memory>
 #include <span>
 #include <utility>
-
-#include <unistd.h>
 
 namespace logbuf::queue::details {
 
@@ -89,97 +88,23 @@ namespace logbuf::queue::shared {
 
 using logbuf::queue::read_claim;
 
-// A claim in a shared ring: the interface of queue::write_claim. Its header
-// holds its mark (claimed_bit | tag | size(), details/shared_walk.hpp) until
-// commit() or abort() replaces it, each with a compare-exchange that fails
-// (and then does nothing) if the consumer's unblock() has turned the claim
-// into a skip region meanwhile - also when the space has been claimed again
-// since, by a claim of the same length: its tag differs.
-class write_claim {
+// The claim: the in-process rings' write_claim (claims.hpp), marked when
+// claim_space() makes it. Its header holds the mark (claimed_bit | len)
+// until commit() or abort() stores the length or a skip over it, so that a
+// claim whose producer died says how long it is. A producer that resumes
+// after the consumer's unblock() took its claim away writes into space the
+// ring may have reused - with its payload bytes as with its commit; that is
+// memory safe (every header is checked before the consumer uses it) but may
+// spoil records there: unblock()'s timeout must be longer than any live
+// producer's claim-to-commit time.
+class write_claim : public queue::write_claim {
   public:
-    write_claim() noexcept = default;
-    explicit write_claim(errc why) noexcept : error_(why) {}
-    // Called by claim_space with the space it took; the producer marks it.
-    write_claim(std::byte* record, std::size_t len) noexcept : record_(record), size_(len) {}
-
-    // Stores the claim's mark (details::claimed_header) into its header.
-    void mark(details::header_word mark) noexcept {
-        mark_ = mark;
-        // Relaxed: the mark is read by unblock() and recover(), which rely
-        // on it only after this producer stalled for the unblock timeout
-        // or died. The release fence keeps our payload stores after it (free
-        // on x86-64, where stores are not reordered anyway): a header still 0
-        // means no payload byte was written.
-        details::header_of(record_).store(mark_, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);
-    }
-
-    write_claim(write_claim&& other) noexcept
-        : record_(std::exchange(other.record_, nullptr)),
-          size_(std::exchange(other.size_, 0)),
-          mark_(other.mark_),
-          error_(std::exchange(other.error_, errc{})) {}
-    write_claim& operator=(write_claim&& other) noexcept {
-        if (this != &other) {
-            abort();
-            record_ = std::exchange(other.record_, nullptr);
-            size_ = std::exchange(other.size_, 0);
-            mark_ = other.mark_;
-            error_ = std::exchange(other.error_, errc{});
-        }
-        return *this;
-    }
-    write_claim(const write_claim&) = delete;
-    write_claim& operator=(const write_claim&) = delete;
-    ~write_claim() { abort(); }
-
-    [[nodiscard]] explicit operator bool() const noexcept { return record_ != nullptr; }
-    [[nodiscard]] errc error() const noexcept { return error_; }
-    [[nodiscard]] std::byte* data() noexcept {
-        return record_ ? details::payload_of(record_) : nullptr;
-    }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    [[nodiscard]] std::span<std::byte> bytes() noexcept { return {data(), size_}; }
-
-    // Publishes the record. No effect on an empty claim, nor on a claim the
-    // consumer has already unblocked (the record is then not delivered).
-    void commit() noexcept {
-        if (!record_) return;
-        details::header_word expected = mark_;
-        // Release pairs with the consumer's acquire header load: the payload
-        // is visible once the length is. Relaxed on failure: we touch
-        // nothing more.
-        (void)details::header_of(record_).compare_exchange_strong(
-            expected, size_, std::memory_order_release, std::memory_order_relaxed);
-        record_ = nullptr;
-    }
-
-    // Gives the space back as a skip region. No effect on an empty claim or
-    // an unblocked one.
-    void abort() noexcept {
-        if (!record_) return;
-        auto header = details::header_of(record_);
-        // Relaxed: only "is it still ours?"; the CAS below decides. Checked
-        // first so that a claim already unblocked is not zeroed under the
-        // consumer (its space may have been handed to another producer).
-        if (header.load(std::memory_order_relaxed) == mark_) {
-            // A skip region's body must read zero (record_format.hpp).
-            std::memset(details::payload_of(record_), 0, details::padded_length(size_));
-            details::header_word expected = mark_;
-            // Release pairs with the consumer's acquire: the zeroed body is
-            // visible once the skip header is.
-            (void)header.compare_exchange_strong(
-                expected, details::skip_header(details::record_size(size_)),
-                std::memory_order_release, std::memory_order_relaxed);
-        }
-        record_ = nullptr;
-    }
-
-  private:
-    std::byte* record_ = nullptr;  // header of the claimed record; null when empty
-    std::size_t size_ = 0;
-    details::header_word mark_ = 0;  // what our header holds while the claim is ours
-    errc error_{};
+    using queue::write_claim::write_claim;  // empty, errc
+    // claim_space()'s constructor for the space it took (`record` is the
+    // header): the mark is stored before the claim object is, so the
+    // producer's fast path keeps the record pointer in a register.
+    write_claim(std::byte* record, std::size_t len) noexcept
+        : queue::write_claim((details::mark_claimed(record, len), record), len) {}
 };
 
 // The writing end, in any process. Copyable within a process (a copy is one
@@ -189,28 +114,18 @@ class producer {
   public:
     producer() noexcept = default;
     explicit producer(std::shared_ptr<const details::shared_mapping> mapping) noexcept
-        : ring_(mapping->view), owner_(std::move(mapping)), tag_(fresh_tag()) {}
-    // A copy is another producer: it gets tags of its own.
-    producer(const producer& other) noexcept
-        : ring_(other.ring_),
-          owner_(other.owner_),
-          cached_head_(other.cached_head_),
-          tag_(fresh_tag()) {}
-    producer& operator=(const producer& other) noexcept {
-        if (this != &other) *this = producer(other);
-        return *this;
-    }
+        : ring_(mapping->view), owner_(std::move(mapping)) {}
+    producer(const producer&) noexcept = default;
+    producer& operator=(const producer&) noexcept = default;
     producer(producer&& other) noexcept
         : ring_(std::exchange(other.ring_, details::ring::disconnected())),
           owner_(std::move(other.owner_)),
-          cached_head_(other.cached_head_),
-          tag_(other.tag_) {}
+          cached_head_(other.cached_head_) {}
     producer& operator=(producer&& other) noexcept {
         if (this != &other) {
             ring_ = std::exchange(other.ring_, details::ring::disconnected());
             owner_ = std::move(other.owner_);
             cached_head_ = other.cached_head_;
-            tag_ = other.tag_;
         }
         return *this;
     }
@@ -220,11 +135,8 @@ class producer {
     // too_large, or disconnected (moved from). Never blocks, allocates or
     // throws.
     [[nodiscard]] write_claim try_claim(std::size_t len) noexcept {
-        write_claim claim = details::claim_space<write_claim>(
-            ring_, details::shared_tail{&ring_.tail()}, cached_head_, len);
-        if (claim) [[likely]]
-            claim.mark(details::claimed_header(len, ++tag_, ring_.capacity()));
-        return claim;
+        return details::claim_space<write_claim>(ring_, details::shared_tail{&ring_.tail()},
+                                                 cached_head_, len);
     }
 
     [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
@@ -240,23 +152,9 @@ class producer {
     }
 
   private:
-    // Where this producer's claim tags start: different for every producer
-    // object and process, so that two claims of the same length at the same
-    // offset (laps apart) practically never carry the same mark.
-    [[nodiscard]] std::uint64_t fresh_tag() const noexcept {
-        std::uint64_t x =
-            reinterpret_cast<std::uintptr_t>(this) ^
-            (static_cast<std::uint64_t>(::getpid()) << 32) ^
-            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-        x ^= x >> 31;
-        x *= 0x9E3779B97F4A7C15ull;
-        return x ^ (x >> 29);
-    }
-
     details::ring ring_ = details::ring::disconnected();
     std::shared_ptr<const details::shared_mapping> owner_;
     std::uint64_t cached_head_ = 0;  // this copy's last view of head
-    std::uint64_t tag_ = 0;          // the last claim's tag; +1 per claim
 };
 
 // The reading end, in the process that created the ring. Move-only, one
@@ -278,7 +176,7 @@ class consumer {
     [[nodiscard]] read_claim try_claim() noexcept {
         if (!state_) return read_claim(errc::disconnected);
         read_claim claim = inner_.try_claim();
-        if (claim) mark_consumed(claim.size());
+        if (claim) mark_consumed(state_->mapping.file.consumed(), state_->reader);
         return claim;
     }
 
@@ -287,10 +185,14 @@ class consumer {
     template <class F>
     std::size_t drain(F&& f, std::size_t max = SIZE_MAX) {
         if (!state_) return 0;
+        // Looked up once per batch, so that the per-record mark is one load
+        // and one store.
+        std::atomic<std::uint64_t>& consumed = state_->mapping.file.consumed();
+        const details::reader& reader = state_->reader;
         return inner_.drain(
-            [this, &f](std::span<const std::byte> record) {
+            [&f, &consumed, &reader](std::span<const std::byte> record) {
                 f(record);
-                mark_consumed(record.size());
+                mark_consumed(consumed, reader);
             },
             max);
     }
@@ -380,15 +282,17 @@ class consumer {
         return true;
     }
 
-    void mark_consumed(std::size_t len) noexcept {
+    // Stores where recover() would start: past the record just handed out.
+    // It must precede the zeroing of that record (the reader does it after
+    // f returns, or at release()), so that after a SIGKILL at any point
+    // every record at or after `consumed` is intact.
+    static void mark_consumed(std::atomic<std::uint64_t>& consumed,
+                              const details::reader& reader) noexcept {
         // Relaxed: read only by recover() after this process is gone; the
-        // store precedes the zeroing of the record in program order, which
-        // is all a reader of the file after a SIGKILL can rely on.
-        // The reader takes a record before handing it out (several read
-        // claims): its read position is already past it.
-        (void)len;
-        state_->mapping.file.consumed().store(state_->reader.read_position(),
-                                              std::memory_order_relaxed);
+        // store precedes the zeroing in program order, which is all a reader
+        // of the file after a SIGKILL can rely on. The reader takes a record
+        // before handing it out: its read position is already past it.
+        consumed.store(reader.read_position(), std::memory_order_relaxed);
     }
 
     queue::basic_consumer<details::untrusted_headers> inner_;

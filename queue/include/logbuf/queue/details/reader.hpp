@@ -186,15 +186,19 @@ class reader {
         walk();
     }
 
-    // A header is usable only if what it describes lies inside `room` bytes:
-    // a committed length of at most max_payload() whose record fits, or a
-    // skip of a non-zero multiple of 8 bytes that fits.
-    [[nodiscard]] bool header_fits(header_word h, std::uint64_t room) const noexcept {
+    // A header is usable only if what it describes lies inside `room` bytes
+    // (a multiple of 8, at least 8, at most the capacity): a committed record
+    // that fits, or a skip of a non-zero multiple of 8 bytes that fits.
+    [[nodiscard]] static bool header_fits(header_word h, std::uint64_t room) noexcept {
         if (is_skip(h)) {
             const std::uint64_t n = skip_length(h);
             return n != 0 && n % record_alignment == 0 && n <= room;
         }
-        return h <= ring_.max_payload() && record_size(h) <= room;
+        // One compare: with room - 8 a multiple of 8, padded_length(h) <=
+        // room - 8 exactly when h <= room - 8. That also means h <=
+        // max_payload(), and a shared producer's claim mark (claimed_bit
+        // set) never passes.
+        return h <= room - header_size;
     }
 
     // Moves released_ over skip regions up to the first record still held

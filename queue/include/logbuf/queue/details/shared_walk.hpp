@@ -5,15 +5,15 @@
 // same way by the ring (see ring.hpp).
 //
 // The shared producer adds one header state to the record format: right
-// after its claim it stores `claimed_bit | tag | len`, so that a claim whose
-// producer died mid-write still says how long it is. The consumer treats it
-// as "not committed yet", like 0. In a ring of capacity 2^k the length takes
-// bits 0..k-1 (it is below the capacity) and the tag bits k..61: a number
-// the producer changes with every claim, so that a producer that resumes
-// after unblock() took its claim cannot mistake a later claim of the same
-// length at the same offset for its own (see claimed_header()). A header that is 0 with claimed
-// space behind it belongs to a producer that died between taking its space and writing that marker:
-// it wrote nothing, so its bytes are zero up to the next record's header.
+// after its claim it stores `claimed_bit | len` (mark_claimed()), so that a
+// claim whose producer died mid-write still says how long it is. The
+// consumer treats it as "not committed yet", like 0. The length takes the
+// bits below the capacity; the bits between it and claimed_bit are zero
+// (files written by earlier builds held a tag there: classify_region()
+// masks them off, so such files still read). A header that is 0 with
+// claimed space behind it belongs to a producer that died between taking
+// its space and writing that mark: it wrote nothing, so its bytes are zero
+// up to the next record's header.
 #pragma once
 
 #include <logbuf/queue/details/record_format.hpp>
@@ -33,12 +33,20 @@ enum class region_kind {
     corrupt,    // a header no producer writes: the rest up to `limit`
 };
 
-// The header a shared producer stores when it claims `len` bytes in a ring
-// of `capacity` bytes; `tag` is any number (only its low 62 - k bits stay).
-[[nodiscard]] constexpr header_word claimed_header(std::uint64_t len, std::uint64_t tag,
-                                                   std::uint64_t capacity) noexcept {
-    const header_word tag_bits = (claimed_bit - 1) & ~(capacity - 1);
-    return claimed_bit | ((tag * capacity) & tag_bits) | len;
+// The header a shared producer stores when it claims `len` bytes.
+[[nodiscard]] constexpr header_word claimed_header(std::uint64_t len) noexcept {
+    return claimed_bit | len;
+}
+
+// Marks the claim whose header is at `record` as claimed, `len` bytes. Relaxed: unblock() and
+// recover() rely on the mark only after this producer stalled for the unblock timeout or died; the
+// commit's release store replaces it. The fence keeps the payload stores
+// after the mark (no instruction on x86-64, where stores stay in order; it
+// stops the compiler moving them): a header still 0 means no payload byte
+// was written.
+inline void mark_claimed(std::byte* record, std::uint64_t len) noexcept {
+    header_of(record).store(claimed_header(len), std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
 }
 
 struct region {
