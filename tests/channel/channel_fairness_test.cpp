@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace {
+namespace channel_fairness_test {
 
 using logbuf::errc;
 
@@ -116,4 +116,4 @@ TEST(ChannelFairness, WholeRingRecordsGetThroughBusySmallSenders) {
         << "median " << between[between.size() / 2] << ", max " << between.back();
 }
 
-}  // namespace
+}  // namespace channel_fairness_test

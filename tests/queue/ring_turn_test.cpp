@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace ring_turn_test {
 
 using logbuf::errc;
 using logbuf::queue::details::turn_bit;
@@ -408,4 +408,4 @@ TEST(MpscTurnThreads, LargeClaimsAreNotOvertakenOnceTheyWait) {
     }
 }
 
-}  // namespace
+}  // namespace ring_turn_test
