@@ -502,16 +502,17 @@ void drop_channel(std::uint64_t bound, std::uint64_t sent, std::uint64_t receive
 }
 
 TEST_F(ObjectChannelCounting, DroppedInEveryState) {
-    constexpr std::uint64_t block = 32;
+    constexpr std::uint64_t block_size = 32;
     for (std::uint64_t bound : {std::uint64_t{0}, std::uint64_t{1000}}) {
         for (bool close : {false, true}) {
             for (drop_order order : {drop_order::receiver_first, drop_order::senders_first}) {
-                drop_channel(bound, 0, 0, close, order);                          // empty
-                drop_channel(bound, 5, 0, close, order);                          // mid-block
-                drop_channel(bound, 5, 5, close, order);                          // drained
-                drop_channel(bound, block, 3, close, order);                      // one full block
-                drop_channel(bound, 5 * block + 9, 0, close, order);              // several blocks
-                drop_channel(bound, 5 * block + 9, 2 * block + 1, close, order);  // partly drained
+                drop_channel(bound, 0, 0, close, order);                   // empty
+                drop_channel(bound, 5, 0, close, order);                   // mid-block
+                drop_channel(bound, 5, 5, close, order);                   // drained
+                drop_channel(bound, block_size, 3, close, order);          // one full block
+                drop_channel(bound, 5 * block_size + 9, 0, close, order);  // several blocks
+                drop_channel(bound, 5 * block_size + 9, 2 * block_size + 1, close,
+                             order);  // partly drained
             }
         }
     }

@@ -243,16 +243,9 @@ TEST(ChannelFaults, SpscSenderBlockedOnAFullRingWhenTheReceiverLeaves) {
 
 // ---- every destruction order, with claims pending ---------------------------
 
-enum object_kind : int { sender_a, sender_b, receiver_, write_claim_a, read_claim_ };
-
-std::string describe(const std::vector<int>& order) {
-    static const char* names[] = {"sender A", "sender B", "receiver", "write claim A",
-                                  "read claim"};
-    std::string s;
-    for (int k : order)
-        s += std::string(s.empty() ? "" : ", ") + names[k];
-    return s;
-}
+enum channel_object : int { sender_a, sender_b, receiver_, write_claim_a, rx_claim_ };
+constexpr const char* channel_object_names[] = {"sender A", "sender B", "receiver", "write claim A",
+                                                "read claim"};
 
 // Two MPSC senders (A with an open, partly written claim), committed records
 // around the open claim, a receiver holding a read claim on the first record:
@@ -262,13 +255,13 @@ std::string describe(const std::vector<int>& order) {
 // when the receiver is the last it receives exactly the committed records,
 // then disconnected.
 TEST(ChannelFaults, MpscEveryDestructionOrderWithClaimsPending) {
-    std::vector<int> order = {sender_a, sender_b, receiver_, write_claim_a, read_claim_};
+    std::vector<int> order = {sender_a, sender_b, receiver_, write_claim_a, rx_claim_};
     int orders = 0;
     do {
         auto at = [&](int k) { return std::find(order.begin(), order.end(), k) - order.begin(); };
-        if (at(write_claim_a) > at(sender_a) || at(read_claim_) > at(receiver_)) continue;
+        if (at(write_claim_a) > at(sender_a) || at(rx_claim_) > at(receiver_)) continue;
         ++orders;
-        SCOPED_TRACE(describe(order));
+        SCOPED_TRACE(reliability::describe(order, channel_object_names));
         const long long before = live_allocations();
         {
             auto made = logbuf::channel::mpsc::make(256);
@@ -290,7 +283,7 @@ TEST(ChannelFaults, MpscEveryDestructionOrderWithClaimsPending) {
                 if (kind == sender_b) b.reset();
                 if (kind == receiver_) rx.reset();
                 if (kind == write_claim_a) wa.reset();  // aborted
-                if (kind == read_claim_) r.reset();
+                if (kind == rx_claim_) r.reset();
                 const bool senders_left = a || b;
                 if (rx) {
                     EXPECT_EQ(rx->is_disconnected(), !senders_left);

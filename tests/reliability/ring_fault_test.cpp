@@ -233,7 +233,7 @@ TEST(RingFaults, ConsumerDestroyedWithRecordsInside) {
 // The objects of one scenario, destroyed one by one in a given order. A claim
 // must not outlive the handle that made it (claims.hpp), so only orders that
 // respect that are run; within them, every interleaving.
-enum object_kind : int { producer_a, producer_b, consumer_, write_a, write_b, read_claim_ };
+enum ring_object : int { producer_a, producer_b, consumer_, write_a, write_b, read_claim_ };
 
 bool respects_claim_lifetimes(const std::vector<int>& order) {
     auto at = [&](int kind) { return std::find(order.begin(), order.end(), kind) - order.begin(); };
@@ -241,14 +241,8 @@ bool respects_claim_lifetimes(const std::vector<int>& order) {
            at(read_claim_) < at(consumer_);
 }
 
-std::string describe(const std::vector<int>& order) {
-    static const char* names[] = {"producer A",    "producer B",    "consumer",
-                                  "write claim A", "write claim B", "read claim"};
-    std::string s;
-    for (int k : order)
-        s += std::string(s.empty() ? "" : ", ") + names[k];
-    return s;
-}
+constexpr const char* ring_object_names[] = {"producer A",    "producer B",    "consumer",
+                                             "write claim A", "write claim B", "read claim"};
 
 // MPSC: two producer handles, each with an open write claim (partly
 // written), committed records before, between and after them, and a read
@@ -263,7 +257,7 @@ TEST(RingFaults, MpscEveryDestructionOrderWithClaimsPending) {
     do {
         if (!respects_claim_lifetimes(order)) continue;
         ++orders;
-        SCOPED_TRACE(describe(order));
+        SCOPED_TRACE(reliability::describe(order, ring_object_names));
         const long long before = live_allocations();
         {
             auto made = logbuf::queue::mpsc::make(256);
@@ -358,7 +352,8 @@ TEST(RingFaults, SpscEveryDestructionOrderWithClaimsPending) {
             };
             if (at(write_a) > at(producer_a) || at(read_claim_) > at(consumer_)) continue;
             ++orders;
-            SCOPED_TRACE(describe(order) + (commit_open_claim ? " (claim committed)" : ""));
+            SCOPED_TRACE(reliability::describe(order, ring_object_names) +
+                         (commit_open_claim ? " (claim committed)" : ""));
             const long long before = live_allocations();
             {
                 auto made = logbuf::queue::spsc::make(128);

@@ -12,7 +12,9 @@
 #include <set>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace reliability {
 
@@ -150,6 +152,15 @@ inline void await(const std::atomic<bool>& flag) {
     // Acquire pairs with the other thread's release store of the flag.
     while (!flag.load(std::memory_order_acquire))
         std::this_thread::yield();
+}
+
+// "producer A, consumer, ...": a destruction order, for SCOPED_TRACE.
+// names[k] names the object numbered k.
+inline std::string describe(const std::vector<int>& order, std::span<const char* const> names) {
+    std::string s;
+    for (int k : order)
+        s += std::string(s.empty() ? "" : ", ") + names[static_cast<std::size_t>(k)];
+    return s;
 }
 
 }  // namespace reliability
