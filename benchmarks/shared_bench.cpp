@@ -252,6 +252,9 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         {row_mpsc2, [&](const config& c) { return run_threads(q::mpsc::make, 2, c, in); }},
         {row_shared2, [&](const config& c) { return run_processes(2, c, in); }},
     };
+    // Which state the VM's two vCPUs are in (harness/coupling.hpp): every
+    // contender here is bound by line transfers between them.
+    const double rtt_before = bench::line_round_trip_ns(cfg.cpus);
     config warm = cfg;
     warm.seconds = std::min(cfg.seconds, 0.05);
     for (const auto& c : contenders)
@@ -270,6 +273,8 @@ void throughput_section(const config& cfg, const input& in, bench::results& res)
         cfg.realtime ? ";\none-producer runs at SCHED_FIFO 1 (--realtime)" : "");
     bench::print_table(std::cout, res, {row_spsc, row_mpsc1, row_shared1, row_mpsc2, row_shared2},
                        bench::throughput_columns(), row_width);
+    std::printf("line round trip between the two CPUs: %.0f ns before, %.0f ns after\n", rtt_before,
+                bench::line_round_trip_ns(cfg.cpus));
     std::printf("consumer check failures: %" PRIu64 "%s\n", errors, errors ? "  <-- BROKEN" : "");
     std::printf("ratios (GB/s, paired per repetition): median [min-max]\n");
     bench::print_ratio(std::cout, res, "shared 1 producer / in-process mpsc 1 producer",

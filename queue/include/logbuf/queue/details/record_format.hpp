@@ -14,7 +14,7 @@
 //   high bit set         skip region of (value & ~skip_bit) bytes, counting its
 //                        own header: wrap padding or an aborted claim
 //   bit 62 set           (shared rings only) claimed, not committed yet; holds
-//                        the length and a tag (shared_walk.hpp); read like 0
+//                        the length (shared_walk.hpp); read like 0
 //
 // Invariant: every byte of the buffer outside [head, tail) is zero, and so is
 // every byte of a skip region except its header. The consumer re-establishes
