@@ -14,7 +14,7 @@
 //     record.hpp invariant ("everything outside [head, tail) and every skip
 //     body is zero") and "no record is overwritten while claimed or read" are
 //     checked, not just what the API happens to show;
-//   * the shared tail position.
+//   * the shared tail position, and the MPSC turn bit in it.
 //
 // The model is deliberately simple: a deque of regions in claim order, from
 // the consumer's read position to the tail. A region is wrap padding or a
@@ -24,6 +24,13 @@
 // preceded by padding to the end; if padding + record does not fit but the padding alone does, the
 // padding is claimed on its own (and the record is refused if it still does not fit at offset 0).
 // This is written below as a decision, not as a copy of claim_space()'s loop.
+//
+// claim_waiting() is driven from inside its keep_waiting(): each call runs a
+// few producer and consumer operations (never another claim_waiting, never a
+// handle copy or destruction), then gives up or lets it retry. The model
+// holds the MPSC turn: a waiting record of more than an eighth of the ring
+// takes it after the first refusal, every other claim is then refused with
+// full, and the holder's claim (padding alone keeps it) or giving up ends it.
 //
 // The consumer is modelled to the same precision: try_claim() publishes head
 // only when it finds nothing, a release publishes, drain() publishes every
@@ -116,6 +123,7 @@ struct model {
     std::uint64_t read = 0;  // the consumer's cursor: front of `regions`
     std::deque<region> regions;
     std::uint64_t next_id = 0;
+    bool turn = false;  // a waiting claim_waiting() holds the MPSC turn
 
     [[nodiscard]] std::uint64_t max_payload() const { return capacity - d::header_size; }
     [[nodiscard]] std::uint64_t offset(std::uint64_t position) const {
@@ -134,11 +142,13 @@ struct model {
         regions.push_back(r);
     }
 
-    // What try_claim(len) must do. Returns the error, or errc{} with the new
+    // What try_claim(len) must do (holder: the retry of the claim_waiting()
+    // that holds the turn). Returns the error, or errc{} with the new
     // record's id in `id`.
-    errc claim(std::size_t len, int handle, std::uint64_t& id) {
+    errc claim(std::size_t len, int handle, std::uint64_t& id, bool holder = false) {
         if (len == 0) return errc::zero_length;
         if (len > max_payload()) return errc::too_large;
+        if (turn && !holder) return errc::full;  // nobody claims ahead of the holder
         const std::uint64_t need = d::record_size(len);
         const std::uint64_t to_end = capacity - offset(tail);
         if (need <= to_end) {
@@ -157,6 +167,7 @@ struct model {
         }
         id = next_id++;
         push({tail, need, region_kind::pending, id, len, 0, handle});
+        if (holder) turn = false;  // the claim of the record clears it
         return errc{};
     }
 
@@ -308,7 +319,7 @@ class harness {
         const std::size_t len = choose_length(in);
         open_claim& slot = claims_[in.byte() % claims_.size()];
 
-        const bool ring_was_free = model_.head == model_.tail;
+        const bool ring_was_free = model_.head == model_.tail && !model_.turn;
         const std::uint64_t tail_before = model_.tail;
         std::uint64_t id = 0;
         const errc expected = model_.claim(len, handle, id);
@@ -352,6 +363,101 @@ class harness {
             slot.claim.emplace(std::move(c));
         }
         slot.id = id;
+    }
+
+    // claim_waiting(), driven from inside keep_waiting() (see the top).
+    void op_claim_waiting(input& in) {
+        if (waiting_) return;  // not nested
+        const int handle = pick_handle(in.byte());
+        const std::size_t len = choose_length(in);
+        const std::size_t slot_index = in.byte() % claims_.size();
+        const bool large = !spsc_ && d::record_size(len) > model_.capacity / 8;
+        std::uint64_t id = 0;
+        errc expected = model_.claim(len, handle, id);
+        bool holder = false;
+        bool gave_up = false;
+        unsigned calls = 0;
+        trace("claim_waiting h%d len %zu -> first try %s\n", handle, len,
+              logbuf::to_string(expected));
+        auto keep_waiting = [&]() -> bool {
+            check(expected == errc::full, "keep_waiting() after a first try of %s",
+                  logbuf::to_string(expected));
+            ++calls;
+            if (large && !model_.turn) {
+                model_.turn = true;  // taken before keep_waiting() runs
+                holder = true;
+            }
+            check(!large || holder, "a large waiter without the turn");
+            verify_ring();
+            const std::uint8_t b = in.byte();
+            if (in.done() || calls > 16 || b % 8 == 0) {
+                if (holder) model_.turn = false;  // dropped on the way out
+                gave_up = true;
+                trace("  keep_waiting: give up\n");
+                return false;
+            }
+            for (int i = 0; i < b % 4; ++i)
+                waiting_step(in);
+            // What the retry that follows must do.
+            expected = model_.claim(len, handle, id, holder);
+            trace("  keep_waiting: retry -> %s\n", logbuf::to_string(expected));
+            return true;
+        };
+        waiting_ = true;
+        q::write_claim c = spsc_ ? spsc_producer_->claim_waiting(len, keep_waiting)
+                                 : mpsc_producers_[static_cast<std::size_t>(handle)]->claim_waiting(
+                                       len, keep_waiting);
+        waiting_ = false;
+        if (gave_up) expected = errc::full;
+        check(c.error() == expected && static_cast<bool>(c) == (expected == errc{}),
+              "claim_waiting(%zu) after %u waits: %s, model says %s", len, calls,
+              c ? "a claim" : logbuf::to_string(c.error()), logbuf::to_string(expected));
+        check(!model_.turn, "the turn outlives claim_waiting()");
+        if (c) {
+            const region& r = model_.regions.back();
+            check(c.data() == ring_->at(r.position) + d::header_size && c.size() == len,
+                  "claim_waiting(%zu) placed at offset %td, model says %llu", len,
+                  c.data() - base_ - static_cast<std::ptrdiff_t>(d::header_size),
+                  static_cast<unsigned long long>(model_.offset(r.position)));
+        }
+        open_claim& slot = claims_[slot_index];
+        model_abort(slot);
+        if (slot.claim) {
+            *slot.claim = std::move(c);
+        } else {
+            slot.claim.emplace(std::move(c));
+        }
+        slot.id = id;
+        verify_ring();
+    }
+
+    // What keep_waiting() may do: the other producer ops and the consumer's.
+    void waiting_step(input& in) {
+        switch (in.byte() % 8) {
+            case 0:
+            case 1:
+                op_claim(in);
+                break;
+            case 2:
+                op_write(in);
+                break;
+            case 3:
+                op_commit(in);
+                break;
+            case 4:
+                op_abort(in);
+                break;
+            case 5:
+                op_read(in);
+                break;
+            case 6:
+                release_read();
+                break;
+            case 7:
+                op_drain(in);
+                break;
+        }
+        verify_ring();
     }
 
     void op_write(input& in) {
@@ -603,10 +709,11 @@ class harness {
     // The bytes the ring must hold, from the model alone, compared with the
     // real buffer.
     void verify_ring() {
-        check(ring_->tail().load(std::memory_order_relaxed) == model_.tail,
-              "tail %llu, model says %llu",
+        const std::uint64_t word = model_.tail | (model_.turn ? d::turn_bit : 0);
+        check(ring_->tail().load(std::memory_order_relaxed) == word,
+              "tail word %#llx, model says %#llx",
               static_cast<unsigned long long>(ring_->tail().load(std::memory_order_relaxed)),
-              static_cast<unsigned long long>(model_.tail));
+              static_cast<unsigned long long>(word));
         check(model_.head <= model_.read && model_.read <= model_.tail &&
                   model_.tail - model_.head <= model_.capacity,
               "model positions out of order");
@@ -679,6 +786,8 @@ class harness {
             case 14:
                 if (op & 0x80) {
                     op_move_read(in);
+                } else if (op & 0x40) {
+                    op_claim_waiting(in);
                 } else {
                     op_copy_handle(in);
                 }
@@ -749,6 +858,7 @@ class harness {
     std::array<open_claim, 8> claims_;
     std::optional<q::read_claim> read_;
     std::uint64_t read_id_ = 0;
+    bool waiting_ = false;  // inside claim_waiting()
     model model_;
     std::uint64_t operations_ = 0;
 };

@@ -7,6 +7,8 @@
 #   liveness  no non-progress cycle under weak fairness (-DNP, pan -l -f),
 #             2 producers x 1 record (2 records with --long: ~16 million
 #             states, ~2 min, ~1.5 GB)
+#   turn      the same with -DTURN (claim_waiting()'s turn in the tail word):
+#             safety 2 x 2 (~20 million states, ~40 s), liveness 2 x 1
 #   mutants   each BUG_* variant of the model must be caught: proof that the
 #             checks above can fail, and by which property
 #
@@ -97,12 +99,23 @@ else
     verify liveness pass "-DRECS=1 -DPARTIAL_WRITES" "$liveness_cc" "$liveness_run"
 fi
 
+# The MPSC turn (claim_waiting()): 2 producers x 2 records, full writes
+# (about 20 million states, ~40 s, ~0.9 GB; with partial writes in --long).
+if ((long)); then
+    verify safety-turn pass "-DTURN -DRECS=2 -DPARTIAL_WRITES" "$safety_cc" ""
+else
+    verify safety-turn pass "-DTURN -DRECS=2" "$safety_cc" ""
+fi
+verify liveness-turn pass "-DTURN -DRECS=1 -DPARTIAL_WRITES" "$liveness_cc" "$liveness_run"
+
 echo "== injected bugs, each must be caught"
 verify commit-before-payload fail "-DBUG_COMMIT_EARLY" "$safety_cc" ""
 verify abort-keeps-payload fail "-DBUG_ABORT_NO_ZERO" "$safety_cc" ""
 verify publish-before-zeroing fail "-DBUG_PUBLISH_EARLY" "$safety_cc" ""
 verify skip-header-not-cleared fail "-DBUG_SKIP_NO_CLEAR" "$safety_cc" ""
 verify plain-store-tail fail "-DBUG_PLAIN_TAIL" "$safety_cc" ""
+verify turn-cas-ignores-bit fail "-DTURN -DRECS=2 -DBUG_TURN_IGNORED" "$safety_cc" ""
+verify turn-padding-clears-bit fail "-DTURN -DRECS=2 -DBUG_TURN_PADDING_CLEARS" "$safety_cc" ""
 # Livelocks: the safety run cannot see them; the liveness run must.
 verify rust-wrap-livelock fail "-DRECS=1 -DBUG_RUST_WRAP" "$liveness_cc" "$liveness_run"
 verify never-reload-head fail "-DRECS=1 -DBUG_STALE_HEAD" "$liveness_cc" "$liveness_run"

@@ -64,6 +64,20 @@
  *     schedule, which -f excludes. No progress labels are needed: any fair
  *     cycle is a failure.
  *
+ * TURN (check.sh runs the model with and without it): producers wait the
+ * way claim_waiting() does (claim_space.hpp), so a refused producer takes the
+ * ring's turn. The turn is bit 63 of the C++ tail word, here `tbit` beside
+ * `tail`: a producer loads both in one step, and its compare-exchange
+ * compares both (the C++ CAS compares the whole word). Every record here is
+ * larger than an eighth of the ring, so every waiter tries to take it.
+ *   try_claim: (pos, tb) = (tail, tbit)     claim_space.hpp slow path load
+ *   tb && not ours -> refused               "Another producer waits for space"
+ *   refused, turn free -> tbit = 1, ours    shared_tail::take_turn() (fetch_or)
+ *   CAS (pos, tb) -> (pos + take, bit)      bit kept for padding alone, cleared
+ *                                           with the record (HoldsTurn)
+ * Extra safety property: no producer's claim succeeds while another holds the
+ * turn (ghost `holder`), i.e. nobody claims ahead of a waiting large record.
+ *
  * BUG_* macros inject known mistakes; check.sh verifies that each is caught.
  */
 
@@ -89,6 +103,11 @@
 byte buf[CAP];      /* the ring; 0 = uncommitted / free */
 byte tail = 0;      /* free-running word positions */
 byte head = 0;
+
+#ifdef TURN
+bool tbit = 0;      /* bit 63 of the tail word: a waiter holds the turn */
+byte holder = 0;    /* ghost: 1 + the producer holding the turn, 0 = none */
+#endif
 
 byte st[IDS];       /* ghost: state of each record */
 byte len_of[IDS];   /* ghost: payload words of each record */
@@ -130,6 +149,7 @@ proctype producer(byte p) {
     byte id, plen, need, pos, padding, take, written, i;
     byte cached = 0;            /* producer::cached_head_ */
     bool ok, record_too, won;
+    bool tb = 0, mine = 0;      /* TURN: the bit as loaded; we hold the turn */
 
     do
     :: seq == RECS -> break
@@ -146,8 +166,18 @@ proctype producer(byte p) {
         }
 
 try_claim:                      /* try_claim(len) -> claim_space() */
+#ifdef TURN
+        atomic { pos = tail; tb = tbit; PLAN }          /* the whole tail word */
+#else
         atomic { pos = tail; PLAN }                     /* tail.load(relaxed) */
+#endif
 claim_loop:
+#ifdef TURN
+        if
+        :: tb && !mine -> goto refused      /* someone waits: nobody goes ahead */
+        :: else
+        fi;
+#endif
         if
         :: ok
         :: else ->
@@ -160,10 +190,10 @@ claim_loop:
 #endif
             if
             :: ok
-            :: !ok && padding == 0 -> goto try_claim    /* errc::full; retry */
+            :: !ok && padding == 0 -> goto refused      /* errc::full; retry */
             :: !ok && padding != 0 ->
 #ifdef BUG_RUST_WRAP
-                goto try_claim      /* padding and record together or nothing */
+                goto refused        /* padding and record together or nothing */
 #else
                 /* The wrap rule: has_room(padding), cached head first. */
                 if
@@ -176,7 +206,7 @@ claim_loop:
                 fi;
                 if
                 :: ok -> d_step { take = padding; record_too = false }
-                :: else -> goto try_claim               /* errc::full; retry */
+                :: else -> goto refused                 /* errc::full; retry */
                 fi
 #endif
             fi
@@ -186,6 +216,28 @@ claim_loop:
 #ifdef BUG_PLAIN_TAIL
         /* The SPSC protocol (load ... plain store) used by two producers. */
         d_step { tail = pos + take; won = true; ZERO_CHECK }
+#elif defined(TURN)
+        d_step {
+            if
+#ifdef BUG_TURN_IGNORED
+            /* The compare-exchange compares the position, not the bit. */
+            :: tail == pos ->
+#else
+            :: tail == pos && tbit == tb ->
+#endif
+                tail = pos + take; won = true; ZERO_CHECK;
+                if
+                :: mine && record_too -> tbit = 0; tb = 0; mine = 0; holder = 0
+#ifdef BUG_TURN_PADDING_CLEARS
+                :: mine && !record_too -> tbit = 0; tb = 0
+#else
+                :: mine && !record_too      /* padding alone keeps the turn */
+#endif
+                :: !mine -> assert(holder == 0)     /* nobody claims ahead of it */
+                fi
+            :: else -> pos = tail; tb = tbit; won = false; PLAN   /* lost: retry */
+            fi
+        }
 #else
         d_step {
             if
@@ -260,6 +312,22 @@ claim_loop:
 #endif
         fi;
         d_step { seq++; i = 0; pos = 0; plen = 0; need = 0; written = 0; record_too = false }
+        goto next_record;
+
+refused:                        /* errc::full: the caller tries again */
+        skip;
+#ifdef TURN
+        /* claim_waiting(): a refused large waiter takes the turn if free. */
+        d_step {
+            if
+            :: !mine && !tbit -> tbit = 1; mine = 1; holder = p + 1
+            :: else
+            fi
+        }
+#endif
+        goto try_claim;
+next_record:
+        skip
     od;
     finished++
 }

@@ -74,34 +74,7 @@ class alignas(logbuf::details::false_sharing_range) basic_consumer {
     std::size_t drain(F&& f, std::size_t max = SIZE_MAX) {
         if (!reader_) [[unlikely]]
             return 0;  // moved from
-        details::reader& r = *reader_;
-        struct publish_on_exit {
-            details::reader& r;
-            ~publish_on_exit() { r.publish(); }
-        } publish{r};
-        std::size_t count = 0;
-        while (count < max) {
-            const details::header_word len = r.template next_committed<Headers>();
-            if (len == details::uncommitted) break;
-            // Taken before f runs, so that a try_claim() inside f gets the
-            // record after it, not this one again.
-            const std::uint64_t position = r.take(len);
-            struct give_back_on_throw {
-                details::reader& r;
-                std::uint64_t position;
-                details::header_word len;
-                bool done = false;
-                ~give_back_on_throw() {
-                    if (!done && !r.untake(position, len)) r.free_record(position, len);
-                }
-            } guard{r, position, len};
-            f(std::span<const std::byte>(r.payload_at(position), static_cast<std::size_t>(len)));
-            guard.done = true;
-            r.free_record(position, len);
-            if (r.quarter_released()) r.publish();
-            ++count;
-        }
-        return count;
+        return reader_->template drain<Headers>(f, max);
     }
 
     // 0 on a moved-from consumer.

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -152,6 +153,39 @@ class reader {
         keeper_ = ::new (keep_alive_) std::shared_ptr<reader>(std::move(self));
     }
 
+    // ---- drain -------------------------------------------------------
+
+    // consumer.hpp's drain(): up to `max` records through f, each freed after
+    // f returns; what is released is published every quarter ring and on
+    // the way out (also when f throws: the record it threw on stays).
+    template <class Headers, class F>
+    std::size_t drain(F& f, std::size_t max) {
+        struct publish_on_exit {
+            reader& r;
+            ~publish_on_exit() { r.publish(); }
+        } publish_guard{*this};
+        std::size_t count = 0;
+        while (count < max) {
+            // No claim out: the loop that keeps its cursors in registers.
+            if (next_ == released_) [[likely]] {
+                if (!drain_unheld<Headers>(f, count, max)) break;
+                continue;  // f took read claims: one record at a time until released
+            }
+            const header_word len = next_committed<Headers>();
+            if (len == uncommitted) break;
+            // Taken before f runs, so that a try_claim() inside f gets the
+            // record after it, not this one again.
+            const std::uint64_t position = take(len);
+            give_back_on_throw guard{*this, position, len};
+            f(std::span<const std::byte>(payload_at(position), static_cast<std::size_t>(len)));
+            guard.done = true;
+            free_record(position, len);
+            if (quarter_released()) publish();
+            ++count;
+        }
+        return count;
+    }
+
     // ---- publishing ----------------------------------------------------
 
     // Bytes released since the last publish(). drain() publishes every quarter
@@ -171,6 +205,72 @@ class reader {
     }
 
   private:
+    // drain() with nothing held (next_ == released_ on entry and after every
+    // record): no lap check, the cursors and the ring's geometry in locals,
+    // the quarter-ring limit computed once. next_ is stored before f runs (a
+    // try_claim() inside f reads it) and checked after: if f took read
+    // claims, the record is freed the general way and drain() goes on one
+    // record at a time (returns true). False when nothing more is committed
+    // or `max` records were handed out.
+    template <class Headers, class F>
+    [[nodiscard]] bool drain_unheld(F& f, std::size_t& count, std::size_t max) {
+        std::byte* const buffer = ring_.at(0);
+        const std::uint64_t mask = ring_.capacity() - 1;
+        const std::uint64_t quarter = ring_.capacity() / 4;
+        std::uint64_t publish_at = published_ + quarter;
+        std::uint64_t position = next_;
+        while (count < max) {
+            std::byte* const record = buffer + (position & mask);
+            // Acquire pairs with the producer's release in commit(), abort()
+            // or the wrap padding: the payload it wrote is visible below.
+            const header_word h = header_of(record).load(std::memory_order_acquire);
+            if constexpr (Headers::checked) {
+                if (!header_fits(h, ring_.bytes_to_end(position))) return false;
+            }
+            if (h == uncommitted) return false;
+            if (is_skip(h)) {
+                // A skip region's body is already zero: clearing its header
+                // is all the zeroing it needs. Relaxed: as free_record().
+                header_of(record).store(uncommitted, std::memory_order_relaxed);
+                position += skip_length(h);
+                next_ = released_ = position;
+                continue;
+            }
+            const std::uint64_t end = position + record_size(h);
+            next_ = end;
+            give_back_on_throw guard{*this, position, h};
+            f(std::span<const std::byte>(payload_of(record), static_cast<std::size_t>(h)));
+            guard.done = true;
+            ++count;
+            if (next_ != end) [[unlikely]] {
+                free_record(position, h);  // f took claims after it
+                if (quarter_released()) publish();
+                return true;
+            }
+            std::memset(payload_of(record), 0, padded_length(h));
+            // Relaxed: the release in publish() orders it before any reuse.
+            header_of(record).store(uncommitted, std::memory_order_relaxed);
+            released_ = end;
+            position = end;
+            if (end >= publish_at) [[unlikely]] {  // a quarter ring since the last publish
+                publish();
+                publish_at = end + quarter;
+            }
+        }
+        return false;
+    }
+
+    // Gives a record drain() took back if f throws (see untake()).
+    struct give_back_on_throw {
+        reader& r;
+        std::uint64_t position;
+        header_word len;
+        bool done = false;
+        ~give_back_on_throw() {
+            if (!done && !r.untake(position, len)) r.free_record(position, len);
+        }
+    };
+
     // free_record() with other records taken around it: out of line.
     [[gnu::noinline]] void free_held(std::byte* record, std::uint64_t position,
                                      std::uint64_t end) noexcept {
