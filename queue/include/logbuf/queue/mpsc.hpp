@@ -63,6 +63,22 @@ class alignas(logbuf::details::false_sharing_range) producer {
         return details::claim_space(ring_, details::shared_tail{&ring_.tail()}, cached_head_, len);
     }
 
+    // As try_claim(), but while the ring is full it calls keep_waiting()
+    // between tries: keep_waiting() waits a little (spin, yield) and returns
+    // false to give up, and the claim is then empty with errc::full. A record
+    // of more than an eighth of the ring, once refused, takes the ring's
+    // turn: no other producer's claim succeeds until this one has its space,
+    // which it gets as soon as the consumer has released the records claimed
+    // before it. One producer holds the turn at a time; another large waiter
+    // is refused until the turn is free (the turn is not queued). The
+    // channel's send() waits this way.
+    template <class KeepWaiting>
+    [[nodiscard]] write_claim claim_waiting(std::size_t len, KeepWaiting&& keep_waiting) noexcept(
+        noexcept(keep_waiting())) {
+        return details::claim_waiting(ring_, details::shared_tail{&ring_.tail()}, cached_head_, len,
+                                      std::forward<KeepWaiting>(keep_waiting));
+    }
+
     // 0 on a moved-from producer.
     [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
     [[nodiscard]] std::size_t max_payload() const noexcept {

@@ -65,6 +65,18 @@ class alignas(logbuf::details::false_sharing_range) producer {
                                     len);
     }
 
+    // As try_claim(), but while the ring is full it calls keep_waiting()
+    // between tries: keep_waiting() waits a little (spin, yield) and returns
+    // false to give up, and the claim is then empty with errc::full. (The
+    // MPSC producer's version also keeps other producers from claiming ahead
+    // of it.) The channel's send() waits this way.
+    template <class KeepWaiting>
+    [[nodiscard]] write_claim claim_waiting(std::size_t len, KeepWaiting&& keep_waiting) noexcept(
+        noexcept(keep_waiting())) {
+        return details::claim_waiting(ring_, details::owned_tail{&ring_.tail(), &tail_},
+                                      cached_head_, len, std::forward<KeepWaiting>(keep_waiting));
+    }
+
     // 0 on a moved-from producer.
     [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
     [[nodiscard]] std::size_t max_payload() const noexcept {

@@ -75,18 +75,13 @@ class basic_sender {
     // Claims `len` bytes, waiting while the ring is full: spins, then yields;
     // never sleeps in the kernel. Fails at once with errc::zero_length,
     // errc::too_large or errc::disconnected (the receiver is gone, also while
-    // we wait).
+    // we wait). MPSC: a send() that waits takes the ring's turn, so senders
+    // of small records cannot starve it (queue::mpsc::producer::claim_waiting).
     [[nodiscard]] queue::write_claim send(std::size_t len) noexcept {
         queue::write_claim claim = try_send(len);
         if (claim.error() != errc::full) [[likely]]
             return claim;
-        backoff b;
-        for (;;) {
-            b.snooze();
-            if (receiver_gone()) return queue::write_claim(errc::disconnected);
-            claim = producer_.try_claim(len);
-            if (claim.error() != errc::full) return claim;
-        }
+        return send_waiting(len);
     }
 
     // Claims `len` bytes or fails at once: errc::full, errc::zero_length,
@@ -119,6 +114,17 @@ class basic_sender {
         // Relaxed: nothing is published through the flag; it only tells us
         // to stop.
         return !state_ || state_->receiver_gone.load(std::memory_order_relaxed);
+    }
+
+    // send() once the ring was full: out of line, off the hot path.
+    [[gnu::noinline]] queue::write_claim send_waiting(std::size_t len) noexcept {
+        backoff b;
+        queue::write_claim claim = producer_.claim_waiting(len, [&]() noexcept {
+            b.snooze();
+            return !receiver_gone();
+        });
+        if (claim.error() == errc::full) return queue::write_claim(errc::disconnected);  // gave up
+        return claim;
     }
 
     void disconnect() noexcept {

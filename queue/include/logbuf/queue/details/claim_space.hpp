@@ -17,6 +17,25 @@
 // would overlap, so "caught up" means past that padding: a producer retrying
 // against a consumer that keeps up is refused at most twice (once if the
 // padding did not fit yet, once while the padding is being passed).
+//
+// The turn (MPSC). The wrap rule makes a large record fit once the consumer
+// has caught up, but other producers writing all the time keep the ring from
+// ever getting that empty: a record of half the ring waited up to 143 ms (1.6
+// M refusals) against one busy small-record producer. claim_waiting() - the
+// claim that waits, used by the channel's send() - therefore takes the turn
+// for a record of more than an eighth of the ring when its first try is
+// refused: it sets turn_bit in the tail word with one fetch_or. Every other producer's fast-path
+// room check then fails by itself (the tail reads >= 2^63), and its slow path refuses (errc::full)
+// without touching the ring, so the tail stands still; the holder claims at the frozen tail as soon
+// as the consumer has released what was claimed before it, and the compare-exchange that takes its
+// record clears the bit. The bound: once the turn is taken, no other producer's claim succeeds
+// until the holder's does, and the holder plants wrap padding at most once. Only one producer holds
+// the turn (fetch_or tells who set the bit); another waiter is refused like any producer, and a
+// second large one takes the turn when it is free again - the turn is not queued, so two producers
+// both waiting for large records all the time can each win it in any order. try_claim() never
+// waits, so never takes the turn. A waiter that gives up (keep_waiting() false: the receiver is
+// gone) drops it. The shared rings never take it: a producer process killed
+// while holding it would stop every other producer for good.
 #pragma once
 
 #include <logbuf/error.hpp>
@@ -32,6 +51,8 @@ namespace logbuf::queue::details {
 
 // SPSC: the producer keeps the tail in a local and stores it for observers.
 struct owned_tail {
+    static constexpr bool has_turn = false;  // one producer: nobody to wait for
+
     std::atomic<std::uint64_t>* shared;
     std::uint64_t* local;
 
@@ -47,6 +68,8 @@ struct owned_tail {
 
 // MPSC: producers take disjoint byte ranges by compare-exchange on the tail.
 struct shared_tail {
+    static constexpr bool has_turn = true;
+
     std::atomic<std::uint64_t>* shared;
 
     [[nodiscard]] std::uint64_t load() const noexcept {
@@ -57,8 +80,22 @@ struct shared_tail {
         // Relaxed: the RMW alone makes the claimed ranges disjoint. No data
         // passes between producers; the zeroed space is acquired from head
         // (ring::has_room) and the payload is released through the header.
+        // It compares the whole word, turn_bit included: a producer that read
+        // the tail before the turn was taken fails here.
         return shared->compare_exchange_weak(from, to, std::memory_order_relaxed,
                                              std::memory_order_relaxed);
+    }
+    // Sets turn_bit; true if it was clear (the caller holds the turn now).
+    [[nodiscard]] bool take_turn() noexcept {
+        // Relaxed: the RMW order on tail alone decides who holds the turn and
+        // which compare-exchanges fail; no data passes with it.
+        return (shared->fetch_or(turn_bit, std::memory_order_relaxed) & turn_bit) == 0;
+    }
+    // The holder gives the turn up without claiming.
+    void drop_turn() noexcept {
+        // Relaxed: as take_turn(). Only the holder clears the bit, and no
+        // other producer's compare-exchange succeeds while it is set.
+        shared->fetch_and(~turn_bit, std::memory_order_relaxed);
     }
 };
 
@@ -68,7 +105,9 @@ struct shared_tail {
 //
 // Claim is the claim type to build: write_claim, or the shared ring's claim
 // (queue/shared.hpp), constructed as Claim(errc) or Claim(record, len).
-template <class Claim = write_claim, class Tail>
+// HoldsTurn: the caller holds the turn (claim_waiting); a claim of padding
+// alone keeps turn_bit set, the claim of the record clears it.
+template <class Claim = write_claim, bool HoldsTurn = false, class Tail>
 [[nodiscard, gnu::noinline]] Claim claim_space_slow(const ring& r, Tail tail,
                                                     std::uint64_t& cached_head,
                                                     std::size_t len) noexcept {
@@ -77,8 +116,13 @@ template <class Claim = write_claim, class Tail>
     if (len - 1 >= r.max_payload()) return Claim(len == 0 ? errc::zero_length : errc::too_large);
 
     const std::uint64_t need = record_size(len);
-    std::uint64_t position = tail.load();
+    std::uint64_t word = tail.load();  // the tail, with turn_bit when someone holds the turn
     for (;;) {
+        if constexpr (Tail::has_turn && !HoldsTurn) {
+            // Another producer waits for space: nobody claims ahead of it.
+            if ((word & turn_bit) != 0) return Claim(errc::full);
+        }
+        const std::uint64_t position = HoldsTurn ? word & ~turn_bit : word;
         const std::uint64_t to_end = r.bytes_to_end(position);
         const std::uint64_t padding = need <= to_end ? 0 : to_end;
         std::uint64_t take = padding + need;
@@ -89,13 +133,15 @@ template <class Claim = write_claim, class Tail>
             take = padding;  // the wrap rule: padding now, record at offset 0 next round
             record_too = false;
         }
-        if (!tail.try_advance(position, position + take)) continue;  // lost a race: retry
+        // Padding alone keeps the turn: the record is still to come.
+        const std::uint64_t next = (position + take) | (HoldsTurn && !record_too ? turn_bit : 0);
+        if (!tail.try_advance(word, next)) continue;  // lost a race (or spurious): retry
         if (padding != 0) {
             // Release pairs with the consumer's acquire in reader::next_committed().
             header_of(r.at(position)).store(skip_header(padding), std::memory_order_release);
         }
         if (record_too) return Claim(r.at(position + padding), len);
-        position += padding;
+        word = next;
     }
 }
 
@@ -115,6 +161,55 @@ template <class Claim = write_claim, class Tail>
             return Claim(r.at(start), len);
     }
     return claim_space_slow<Claim>(r, tail, cached_head, len);
+}
+
+// Records of more than this fraction of the ring take the turn when they
+// wait. Smaller ones do not: they fit into the space a consumer releases at
+// once (drain() publishes every quarter ring), and if they took turns too, a
+// large waiter would rarely win the turn from several small ones, whose
+// fresh backoff retries sooner than its long one.
+inline constexpr std::uint64_t turn_fraction = 8;
+
+// The claim that waits while the ring is full: between tries it calls
+// keep_waiting(), which waits a little and returns false to give up (the
+// claim is then empty with errc::full). Other errors come from the first try.
+// With the MPSC tail a record of more than 1/turn_fraction of the ring takes
+// the turn after the first refusal (see the top of this file), so no other
+// producer claims ahead of it from then on.
+template <class Claim = write_claim, class Tail, class KeepWaiting>
+[[nodiscard]] Claim claim_waiting(const ring& r, Tail tail, std::uint64_t& cached_head,
+                                  std::size_t len,
+                                  KeepWaiting&& keep_waiting) noexcept(noexcept(keep_waiting())) {
+    Claim claim = claim_space<Claim>(r, tail, cached_head, len);
+    if (claim.error() != errc::full) return claim;
+    if constexpr (Tail::has_turn) {
+        // Gives the turn back however we leave without a claim (keep_waiting
+        // may throw): a turn left set would stop every other producer.
+        struct turn_guard {
+            Tail& tail;
+            bool held = false;
+            ~turn_guard() {
+                if (held) tail.drop_turn();
+            }
+        } turn{tail};
+        const bool large = record_size(len) > r.capacity() / turn_fraction;
+        for (;;) {
+            if (large && !turn.held) turn.held = tail.take_turn();
+            if (!keep_waiting()) return Claim(errc::full);
+            claim = turn.held ? claim_space_slow<Claim, true>(r, tail, cached_head, len)
+                              : claim_space<Claim>(r, tail, cached_head, len);
+            if (claim) {
+                turn.held = false;  // the compare-exchange that took the record cleared it
+                return claim;
+            }  // else errc::full: the only error the first try did not report
+        }
+    } else {
+        while (keep_waiting()) {
+            claim = claim_space<Claim>(r, tail, cached_head, len);
+            if (claim.error() != errc::full) return claim;
+        }
+        return Claim(errc::full);
+    }
 }
 
 }  // namespace logbuf::queue::details

@@ -47,14 +47,19 @@ inline constexpr std::size_t max_capacity = std::size_t{1} << 62;
 // fixed offsets, no pointers: all-zero bytes are a valid empty ring, so a
 // zero-filled block of a file (128-byte aligned) can be used as one.
 struct ring_positions {
-    // Next free byte; producers advance it (SPSC: store, MPSC: CAS).
+    // Next free byte; producers advance it (SPSC: store, MPSC: CAS). In the
+    // in-process MPSC ring bit 63 (turn_bit) may be set on top: a producer
+    // waiting for space holds the turn (claim_space.hpp).
     alignas(logbuf::details::false_sharing_range) std::atomic<std::uint64_t> tail{0};
     // First byte not yet handed back; only the consumer stores it.
     alignas(logbuf::details::false_sharing_range) std::atomic<std::uint64_t> head{0};
-    // Reserved for the MPSC ring's large-claim turn (written rarely, by
-    // producers); zero otherwise.
+    // Reserved (the turn lives in tail's bit 63 instead); always zero.
     alignas(logbuf::details::false_sharing_range) std::atomic<std::uint64_t> turn{0};
 };
+// Bit 63 of the MPSC tail word: "a producer waiting for space holds the
+// turn". Positions stay below it: 2^63 bytes are 21 years at 13.5 GB/s.
+inline constexpr std::uint64_t turn_bit = std::uint64_t{1} << 63;
+
 static_assert(std::is_standard_layout_v<ring_positions>);
 static_assert(std::is_trivially_destructible_v<ring_positions>);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
