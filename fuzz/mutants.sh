@@ -31,6 +31,7 @@ mutants=(
     "discard: arrived values not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|} while (status == pop_status::value);|} while (false);|"
     "discard: writer ignores the hand-over|object|queue/include/logbuf/queue/block_list.hpp|s|if (b->publish(offset)) \[\[unlikely\]\]|if (b->publish(offset) \&\& false)|"
     "bounded: permit not returned|object|channel/include/logbuf/channel/object.hpp|s|        state_->return_permits(1);|        (void)0;|"
+    "untrusted header: a record may end past the buffer|shared|queue/include/logbuf/queue/details/reader.hpp|s|return h <= room - header_size;|return h <= room;|"
 )
 
 caught=0
