@@ -26,6 +26,8 @@ mutants=(
     "try_claim: no publish when empty|ring|queue/include/logbuf/queue/consumer.hpp|s|r.publish();  // skip regions|// skip regions|"
     "turn: padding alone clears the turn|ring|queue/include/logbuf/queue/details/claim_space.hpp|s|(HoldsTurn \&\& !record_too ? turn_bit : 0)|(0)|"
     "turn: giving up keeps the turn|ring|queue/include/logbuf/queue/details/claim_space.hpp|s|if (held) tail.drop_turn();|(void)held;|"
+    "read claims: the walk keeps skip headers|ring|queue/include/logbuf/queue/details/reader.hpp|/a record still held/,/released_ +=/ s|header_of(record).store(uncommitted, std::memory_order_relaxed);|(void)0;|"
+    "read claims: no lap check|ring|queue/include/logbuf/queue/details/reader.hpp|s|if (next_ - released_ == ring_.capacity()) \[\[unlikely\]\]|if (false)|"
     "drain: no quarter-ring publish|ring|queue/include/logbuf/queue/details/reader.hpp|s|if (end >= publish_at) \[\[unlikely\]\] {|if (false) {|"
     "block_list: popped value not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|value->~T();|(void)value;|"
     "discard: arrived values not destroyed|object|queue/include/logbuf/queue/block_list.hpp|s|} while (status == pop_status::value);|} while (false);|"

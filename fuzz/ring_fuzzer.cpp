@@ -2,7 +2,8 @@
 //
 // The input is a program: a configuration byte, then operations on up to four
 // MPSC producer handles (or the one SPSC producer), up to eight open write
-// claims and the consumer, all in this thread. After every operation the ring
+// claims, the consumer and up to four read claims held at once (released in
+// any order, drain() with claims out), all in this thread. After every operation the ring
 // is compared with a reference model:
 //
 //   * what every call returns: claim success or the exact error (full is
@@ -90,7 +91,10 @@ std::byte pattern(std::uint64_t id, std::size_t i) {
     return static_cast<std::byte>((x >> 56) ^ (x >> 29) ^ 0x5A);
 }
 
-enum class region_kind { padding, pending, committed, aborted };
+// held: committed and handed out to a read claim (or a drain() handler);
+// freed: a held record released while an older one is still held - zeroed,
+// with a skip header of its own size, until the oldest is released.
+enum class region_kind { padding, pending, committed, aborted, held, freed };
 
 const char* name_of(region_kind k) {
     switch (k) {
@@ -102,6 +106,10 @@ const char* name_of(region_kind k) {
             return "committed";
         case region_kind::aborted:
             return "aborted";
+        case region_kind::held:
+            return "held";
+        case region_kind::freed:
+            return "freed";
     }
     return "?";
 }
@@ -120,7 +128,8 @@ struct model {
     std::uint64_t capacity = 0;
     std::uint64_t tail = 0;  // next free position
     std::uint64_t head = 0;  // last position the consumer published
-    std::uint64_t read = 0;  // the consumer's cursor: front of `regions`
+    std::uint64_t read = 0;  // first byte not released (reader::released_): front of `regions`
+    std::uint64_t next = 0;  // where the next record to hand out starts (reader::next_)
     std::deque<region> regions;
     std::uint64_t next_id = 0;
     bool turn = false;  // a waiting claim_waiting() holds the MPSC turn
@@ -171,27 +180,64 @@ struct model {
         return errc{};
     }
 
-    // Passes skip regions at the consumer's cursor, as next_committed() does.
-    void pass_skips() {
-        while (!regions.empty() && (regions.front().kind == region_kind::padding ||
-                                    regions.front().kind == region_kind::aborted)) {
+    region* at(std::uint64_t position) {
+        for (auto& r : regions)
+            if (r.position == position) return &r;
+        return nullptr;
+    }
+    [[nodiscard]] static bool is_skip_kind(region_kind k) {
+        return k == region_kind::padding || k == region_kind::aborted || k == region_kind::freed;
+    }
+
+    // The next committed record at `next`, or null (pending, nothing, or a
+    // whole ring held). Passes skips on the way: freed at once when nothing
+    // older is held, else left for the walk.
+    region* next_committed() {
+        for (;;) {
+            if (next - read == capacity) return nullptr;  // the header there is a held record's
+            region* r = at(next);
+            if (r == nullptr) return nullptr;  // at the tail
+            if (r->kind == region_kind::padding || r->kind == region_kind::aborted) {
+                const std::uint64_t bytes = r->bytes;
+                if (next == read) {
+                    read += bytes;
+                    regions.pop_front();  // r is the front
+                }
+                next += bytes;
+                continue;
+            }
+            return r->kind == region_kind::committed ? r : nullptr;
+        }
+    }
+
+    // Hands the record next_committed() returned out.
+    void take(region& r) {
+        r.kind = region_kind::held;
+        next += r.bytes;
+    }
+    // Gives it back (a drain() handler threw, nothing taken after it).
+    void untake(region& r) {
+        r.kind = region_kind::committed;
+        next = r.position;
+    }
+
+    // Releases the held record at `position`: the oldest goes at once, with
+    // every skip behind it up to the next held record; any other is freed
+    // in place.
+    void free_record(std::uint64_t position) {
+        region* r = at(position);
+        if (position != read) {
+            r->kind = region_kind::freed;
+            return;
+        }
+        read += r->bytes;
+        regions.pop_front();  // r is the front
+        while (read != next && !regions.empty() && is_skip_kind(regions.front().kind)) {
             read += regions.front().bytes;
             regions.pop_front();
         }
     }
 
-    // The next committed record, or null when the front is pending or there is
-    // nothing. Passes skips on the way.
-    const region* next_committed() {
-        pass_skips();
-        if (regions.empty() || regions.front().kind != region_kind::committed) return nullptr;
-        return &regions.front();
-    }
-
-    void consume_front() {
-        read += regions.front().bytes;
-        regions.pop_front();
-    }
     void publish() { head = read; }
 };
 
@@ -200,6 +246,11 @@ struct model {
 struct open_claim {
     std::optional<q::write_claim> claim;
     std::uint64_t id = 0;  // meaningful while the claim holds space
+};
+
+struct read_slot {
+    std::optional<q::read_claim> claim;
+    std::uint64_t position = 0;  // of the record's header, while the claim holds it
 };
 
 class harness {
@@ -241,6 +292,8 @@ class harness {
                      static_cast<unsigned long long>(model_.tail),
                      static_cast<unsigned long long>(model_.head),
                      static_cast<unsigned long long>(model_.read));
+        std::fprintf(stderr, "  next to hand out %llu\n",
+                     static_cast<unsigned long long>(model_.next));
         for (const auto& r : model_.regions) {
             std::fprintf(stderr, "    [%llu, +%llu) %s id %llu len %zu written %zu\n",
                          static_cast<unsigned long long>(r.position),
@@ -451,7 +504,7 @@ class harness {
                 op_read(in);
                 break;
             case 6:
-                release_read();
+                op_release(in);
                 break;
             case 7:
                 op_drain(in);
@@ -584,48 +637,82 @@ class harness {
         }
     }
 
-    void op_read(input& /*in*/) {
-        release_read();  // one read claim at a time (consumer.hpp)
-        const region* want = model_.next_committed();
+    // try_claim() into read slot `slot`; a claim the slot held is released
+    // after the new one is taken (move assignment), as in `r = rx.try_claim()`.
+    void op_read(input& in) {
+        read_slot& slot = reads_[in.byte() % reads_.size()];
+        region* want = model_.next_committed();
         if (want == nullptr) model_.publish();
         trace("read -> %s\n", want ? "record" : "empty");
-        read_.emplace(consumer_.try_claim());
+        q::read_claim c = consumer_.try_claim();
         if (want == nullptr) {
-            check(!*read_ && read_->error() == errc::empty, "read: got %s, model says empty",
-                  *read_ ? "a record" : logbuf::to_string(read_->error()));
-            check(read_->data() == nullptr && read_->size() == 0, "empty read claim has bytes");
-            read_.reset();
+            check(!c && c.error() == errc::empty, "read: got %s, model says empty",
+                  c ? "a record" : logbuf::to_string(c.error()));
+            check(c.data() == nullptr && c.size() == 0, "empty read claim has bytes");
             return;
         }
-        check(static_cast<bool>(*read_), "read: got %s, model has id %llu",
-              logbuf::to_string(read_->error()), static_cast<unsigned long long>(want->id));
-        check(read_->error() == errc{}, "read: error set on a record");
-        check_record(read_->bytes(), *want, "read");
-        read_id_ = want->id;
+        check(static_cast<bool>(c), "read: got %s, model has id %llu", logbuf::to_string(c.error()),
+              static_cast<unsigned long long>(want->id));
+        check(c.error() == errc{}, "read: error set on a record");
+        check_record(c.bytes(), *want, "read");
+        const std::uint64_t position = want->position;
+        model_.take(*want);
+        release_slot(slot, &c);
+        slot.position = position;
     }
 
-    void release_read() {
-        if (!read_) return;
-        // The bytes must not have changed while we held them.
-        check(!model_.regions.empty() && model_.regions.front().id == read_id_,
-              "release: model front is not the read record");
-        check_record(read_->bytes(), model_.regions.front(), "held read");
-        model_.consume_front();
-        model_.publish();
-        read_->release();
-        check(!*read_ && read_->data() == nullptr, "a released read claim still holds bytes");
-        read_->release();  // a second release has no effect
-        read_.reset();
-        trace("release\n");
+    // Releases the claim in `slot` (checking its bytes did not change while
+    // held), or moves `replacement` in, which releases it the same way.
+    void release_slot(read_slot& slot, q::read_claim* replacement = nullptr) {
+        if (slot.claim && *slot.claim) {
+            const region* r = model_.at(slot.position);
+            check(r != nullptr && r->kind == region_kind::held,
+                  "release: the model holds no record there");
+            check_record(slot.claim->bytes(), *r, "held read");
+            model_.free_record(slot.position);
+            model_.publish();
+            trace("release\n");
+        }
+        if (replacement != nullptr) {
+            if (slot.claim) {
+                *slot.claim = std::move(*replacement);
+            } else {
+                slot.claim.emplace(std::move(*replacement));
+            }
+            return;
+        }
+        if (!slot.claim) return;
+        slot.claim->release();
+        check(!*slot.claim && slot.claim->data() == nullptr,
+              "a released read claim still holds bytes");
+        slot.claim->release();  // a second release has no effect
+        slot.claim.reset();
     }
 
-    void op_move_read(input& /*in*/) {
-        if (!read_) return;
-        q::read_claim other(std::move(*read_));
-        check(!*read_ && read_->data() == nullptr && read_->error() == errc{},
+    void op_release(input& in) { release_slot(reads_[in.byte() % reads_.size()]); }
+
+    void release_all_reads(input& in) {
+        // In an order the input picks.
+        for (std::size_t n = 0; n < reads_.size(); ++n)
+            release_slot(reads_[(in.byte() + n) % reads_.size()]);
+        for (auto& slot : reads_)
+            release_slot(slot);
+    }
+
+    void op_move_read(input& in) {
+        read_slot& from = reads_[in.byte() % reads_.size()];
+        read_slot& to = reads_[in.byte() % reads_.size()];
+        if (!from.claim || !*from.claim) return;
+        q::read_claim other(std::move(*from.claim));
+        check(!*from.claim && from.claim->data() == nullptr && from.claim->error() == errc{},
               "a moved-from read claim is not empty");
-        *read_ = std::move(other);  // move-assign into an empty claim
-        check(static_cast<bool>(*read_), "move-assigned read claim lost its record");
+        const std::uint64_t position = from.position;
+        if (&from != &to)
+            release_slot(to, &other);  // `to`'s claim goes
+        else
+            *from.claim = std::move(other);  // move-assign into an empty claim
+        to.position = position;
+        check(static_cast<bool>(*to.claim), "move-assigned read claim lost its record");
     }
 
     // Thrown out of a drain() handler to check the records after it stay put.
@@ -657,7 +744,6 @@ class harness {
     }
 
     void op_drain(input& in) {
-        release_read();  // drain() needs no read claim out
         const std::uint8_t m = in.byte();
         const std::size_t max = m % 8 == 7 ? SIZE_MAX : m % 8;
         // The model follows drain() record by record inside the handler:
@@ -670,17 +756,22 @@ class harness {
             got = consumer_.drain(
                 [&](std::span<const std::byte> bytes) {
                     check(seen < max, "drain(%zu): handler called %zu times", max, seen + 1);
-                    const region* front = model_.next_committed();
+                    region* front = model_.next_committed();
                     check(front != nullptr, "drain: handed a record, the model has none");
                     check_record(bytes, *front, "drain");
+                    const std::uint64_t position = front->position;
+                    model_.take(*front);
                     const std::uint8_t action = in.byte();
                     for (int i = 0; i < action % 4; ++i)
                         producer_step(in);
-                    check_record(bytes, model_.regions.front(), "drain after claims");
-                    if ((action & 0xC4) == 0xC4) throw handler_threw{};
+                    check_record(bytes, *model_.at(position), "drain after claims");
+                    if ((action & 0xC4) == 0xC4) {
+                        model_.untake(*model_.at(position));  // nothing taken after it
+                        throw handler_threw{};
+                    }
                     ++seen;
                     // What drain() does when we return.
-                    model_.consume_front();
+                    model_.free_record(position);
                     if (model_.read - model_.head >= model_.capacity / 4) model_.publish();
                 },
                 max);
@@ -714,8 +805,8 @@ class harness {
               "tail word %#llx, model says %#llx",
               static_cast<unsigned long long>(ring_->tail().load(std::memory_order_relaxed)),
               static_cast<unsigned long long>(word));
-        check(model_.head <= model_.read && model_.read <= model_.tail &&
-                  model_.tail - model_.head <= model_.capacity,
+        check(model_.head <= model_.read && model_.read <= model_.next &&
+                  model_.next <= model_.tail && model_.tail - model_.head <= model_.capacity,
               "model positions out of order");
         std::vector<std::byte> image(model_.capacity, std::byte{0});
         std::uint64_t expected_position = model_.read;
@@ -725,9 +816,11 @@ class harness {
             switch (r.kind) {
                 case region_kind::padding:
                 case region_kind::aborted:
+                case region_kind::freed:
                     put_header(image, r.position, d::skip_header(r.bytes));
                     break;
                 case region_kind::committed:
+                case region_kind::held:
                     put_header(image, r.position, r.len);
                     [[fallthrough]];
                 case region_kind::pending:
@@ -775,7 +868,7 @@ class harness {
                 op_read(in);
                 break;
             case 11:
-                release_read();
+                op_release(in);
                 break;
             case 12:
                 op_drain(in);
@@ -804,7 +897,7 @@ class harness {
     // everything and checks the ring is clean and still accepts a record of
     // max_payload() bytes: nothing was lost, nothing is stuck.
     void teardown(input& in) {
-        release_read();
+        release_all_reads(in);
         for (auto& slot : claims_) {
             if (slot.claim && *slot.claim && (in.byte() & 1)) {
                 model_.find(slot.id)->kind = region_kind::committed;
@@ -856,9 +949,8 @@ class harness {
     std::array<std::optional<q::mpsc::producer>, 4> mpsc_producers_;
     q::consumer consumer_;
     std::array<open_claim, 8> claims_;
-    std::optional<q::read_claim> read_;
-    std::uint64_t read_id_ = 0;
-    bool waiting_ = false;  // inside claim_waiting()
+    std::array<read_slot, 4> reads_;  // several read claims, released in any order
+    bool waiting_ = false;            // inside claim_waiting()
     model model_;
     std::uint64_t operations_ = 0;
 };
