@@ -90,14 +90,17 @@ queue::write_claim spdlog_source::when_full(queue::mpsc::producer& tx, std::size
         // A sink that logs through its own logger runs on the backend
         // thread, which cannot wait for itself to make room.
         if (overflow_ == overflow_policy::block && !backend_.on_backend_thread()) {
+            // The queue's waiting claim: a record of more than an eighth of
+            // the ring takes the ring's turn, so that other threads logging
+            // all the time cannot keep it out. Never gives up (block).
             channel::details::backoff wait;
-            for (;;) {
+            queue::write_claim claim = tx.claim_waiting(size, [&]() noexcept {
                 wait.snooze();
-                queue::write_claim claim = tx.try_claim(size);
-                if (claim) return claim;
-                if (claim.error() != errc::full) break;
                 if (wait.is_completed()) backend_.wake();  // once stopped: drains here
-            }
+                return true;
+            });
+            if (claim) return claim;
+            why = claim.error();  // not full: an error the first try did not see
         }
     }
     // Dropped: the ring is full under overflow_policy::drop (or errors that

@@ -177,7 +177,8 @@ TEST(SharedRing, UnblockSkipsAStalledClaimAndKeepsTheRecordsBehindIt) {
     EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 1u);
     EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{0, 1}));
     // The producer was alive after all: its late commit lands in space the
-    // consumer has released; nothing comes out of it.
+    // consumer has released, not behind the tail: nothing comes out of it
+    // (it can spoil a record claimed there later: see below).
     stalled.commit();
     EXPECT_EQ(rx.try_claim().error(), errc::empty);
     ASSERT_TRUE(send(tx, 2, 2, 16));
@@ -277,6 +278,51 @@ TEST(SharedRing, AResumedProducerSpoilsOnlyTheSpaceItHeld) {
     EXPECT_EQ(good.back(), last);
     EXPECT_EQ(good.size(), last - good.front() + 1);
     EXPECT_TRUE(std::is_sorted(good.begin(), good.end()));
+}
+
+// A late commit into free space at the consumer's own position (the ring
+// went round once since the claim): no claim made that header, so it is no
+// record. Taking it moved the consumer past the tail, lost the next record
+// and made the file unopenable ("inconsistent positions").
+TEST(SharedRing, ALateCommitAtTheTailIsNoRecord) {
+    ring_path path("late_at_tail");
+    auto rx = qs::create(path, 256);
+    auto tx = qs::open(path);
+    auto late = tx.try_claim(16);  // offset 0: a 24-byte record
+    ASSERT_TRUE(late);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 1u);
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+    ASSERT_TRUE(send(tx, 8, 0, 224));  // 24..256: the rest of the lap
+    EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{0}));
+    late.commit();  // lands at offset 0 = position 256 = the tail
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+    EXPECT_EQ(rx.drain([](std::span<const std::byte>) {}), 0u);
+    (void)qs::open(path);  // positions still consistent: does not throw
+    std::size_t left = 0;
+    EXPECT_NO_THROW(left = qs::recover(path, [](std::span<const std::byte>) {}));
+    EXPECT_EQ(left, 0u);
+    // The next claim there overwrites the late header; nothing is lost.
+    ASSERT_TRUE(send(tx, 8, 1, 40));
+    ASSERT_TRUE(send(tx, 8, 2, 16));
+    EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{1, 2}));
+}
+
+// The same with a late abort: its skip at the tail is not passed either.
+TEST(SharedRing, ALateAbortAtTheTailIsNotPassed) {
+    ring_path path("late_abort_at_tail");
+    auto rx = qs::create(path, 256);
+    auto tx = qs::open(path);
+    auto late = tx.try_claim(16);
+    ASSERT_TRUE(late);
+    EXPECT_EQ(rx.unblock(std::chrono::nanoseconds(0)), 1u);
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+    ASSERT_TRUE(send(tx, 9, 0, 224));
+    EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{0}));
+    late.abort();
+    EXPECT_EQ(rx.try_claim().error(), errc::empty);
+    ASSERT_TRUE(send(tx, 9, 1, 40));
+    EXPECT_EQ(drain_sequences(rx), (std::vector<std::uint64_t>{1}));
+    EXPECT_NO_THROW((void)qs::open(path));
 }
 
 TEST(SharedRing, UnblockLeavesCommittedAndEmptyRingsAlone) {

@@ -204,8 +204,10 @@ class consumer {
     // and is still not committed; committed records behind it are kept.
     // Returns how many claims were turned into skips. Cheap when nothing is
     // held up (one header load); call it now and then, off the hot path.
-    // A producer still alive whose claim was taken sees its commit() or
-    // abort() do nothing.
+    // A producer still alive whose claim was taken must not touch it again:
+    // its commit() or abort() lands in space that may be free (the consumer
+    // ignores headers at or past the tail) or reused (it can spoil the
+    // records there; memory stays safe). Pick `stalled` generously.
     std::size_t unblock(std::chrono::nanoseconds stalled) noexcept {
         if (!state_) return 0;
         details::shared_consumer_state& s = *state_;
@@ -293,6 +295,10 @@ class consumer {
         // of the file after a SIGKILL can rely on. The reader takes a record
         // before handing it out: its read position is already past it.
         consumed.store(reader.read_position(), std::memory_order_relaxed);
+        // A compiler barrier (no instruction): the zeroing that follows is
+        // plain stores, which the compiler could otherwise move before the
+        // relaxed store above; the CPU keeps stores in order (x86-64 TSO).
+        std::atomic_signal_fence(std::memory_order_seq_cst);
     }
 
     queue::basic_consumer<details::untrusted_headers> inner_;

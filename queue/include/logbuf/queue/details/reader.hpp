@@ -82,6 +82,7 @@ class reader {
             const header_word h = header_of(record).load(std::memory_order_acquire);
             if constexpr (Headers::checked) {
                 if (!header_fits(h, ring_.bytes_to_end(next_))) return uncommitted;
+                if (h != uncommitted && !below_tail(next_)) return uncommitted;
             }
             if (!is_skip(h)) return h;
             if (next_ == released_) {
@@ -228,6 +229,9 @@ class reader {
                 if (!header_fits(h, ring_.bytes_to_end(position))) return false;
             }
             if (h == uncommitted) return false;
+            if constexpr (Headers::checked) {
+                if (!below_tail(position)) return false;
+            }
             if (is_skip(h)) {
                 // A skip region's body is already zero: clearing its header
                 // is all the zeroing it needs. Relaxed: as free_record().
@@ -301,6 +305,22 @@ class reader {
         return h <= room - header_size;
     }
 
+    // Untrusted headers only: whether `position` lies before the tail. A
+    // header at or past the tail was made by no claim - a producer presumed
+    // dead (unblock()) committing or aborting late into free space - and is
+    // not a record: taking it would move the consumer past the tail. The
+    // tail is reloaded only when the consumer reaches the value last seen.
+    [[nodiscard]] bool below_tail(std::uint64_t position) noexcept {
+        if (position < tail_seen_) [[likely]]
+            return true;
+        // Relaxed: called after the acquire load of the header at `position`.
+        // If a claim made that header, its tail CAS happened-before the
+        // release we acquired, so this load returns a tail past it. Untrusted
+        // like every word of the file; a wrong value costs only that check.
+        tail_seen_ = ring_.positions().tail.load(std::memory_order_relaxed) & ~turn_bit;
+        return position < tail_seen_;
+    }
+
     // Moves released_ over skip regions up to the first record still held
     // (or next_). Each header was written by this thread or acquired by
     // next_committed() already; it is checked anyway (a ring in shared memory
@@ -324,10 +344,11 @@ class reader {
     }  // `last` may free this reader here
 
     const ring ring_;
-    std::uint64_t next_;       // where the next record to hand out starts
-    std::uint64_t released_;   // first byte not yet released
-    std::uint64_t published_;  // the last value stored to head
-    std::uint64_t out_ = 0;    // read claims out
+    std::uint64_t next_;           // where the next record to hand out starts
+    std::uint64_t released_;       // first byte not yet released
+    std::uint64_t published_;      // the last value stored to head
+    std::uint64_t out_ = 0;        // read claims out
+    std::uint64_t tail_seen_ = 0;  // untrusted headers: the tail last read (below_tail())
     // Raw storage, so that the reader stays trivially destructible (make()
     // frees its allocation as bytes): holds a reference only while claims
     // outlive the consumer, and that reference is what keeps the storage alive.
