@@ -116,4 +116,51 @@ TEST(ChannelFairness, WholeRingRecordsGetThroughBusySmallSenders) {
         << "median " << between[between.size() / 2] << ", max " << between.back();
 }
 
+// The receiver keeps each record until it has the next one (the loop
+// `for (auto r = rx.recv(); r; r = rx.recv())`). With records of nearly half
+// the ring, the large sender often waits, holding the turn, for the space of
+// the record the receiver holds, while the receiver waits for a record that
+// only the small sender could still fit in. The turn is given back when the
+// receiver stands still; kept, nothing would arrive and everything stop.
+// (Records of more than half the ring cannot be received this way at all:
+// the held one and the wrap padding before the next can fill the ring.)
+TEST(ChannelFairness, AReceiverHoldingItsLastRecordIsNotStoppedByTheTurn) {
+    constexpr std::size_t nearly_half = ring_bytes / 2 - 62;
+    const std::uint32_t large_records = 400 / channel_test::sanitizer_divisor;
+    auto [tx, rx] = logbuf::channel::mpsc::make(ring_bytes);
+    std::atomic<bool> stop{false};
+    std::thread small_sender([&, s = tx]() mutable {
+        // Relaxed: a stop signal only; records carry their own data.
+        for (std::uint32_t seq = 0; !stop.load(std::memory_order_relaxed); ++seq)
+            write(s, 0, seq, small_length(0, seq));
+    });
+    std::thread large_sender([&, s = std::move(tx)]() mutable {
+        for (std::uint32_t seq = 0; seq < large_records; ++seq)
+            write(s, big_id, seq, nearly_half);
+        stop.store(true, std::memory_order_relaxed);
+    });
+    std::uint32_t next[3] = {0, 0, 0};
+    std::uint64_t bad = 0;
+    for (auto r = rx.recv(); r; r = rx.recv()) {  // the held-claim loop
+        const std::span<const std::byte> b = r.bytes();
+        const auto id = static_cast<std::uint8_t>(b[0]);
+        std::uint32_t seq = 0;
+        std::memcpy(&seq, b.data() + 1, sizeof seq);
+        if ((id != 0 && id != big_id) || seq != next[id] ||
+            b.size() != (id == big_id ? nearly_half : small_length(id, seq))) {
+            ++bad;
+            break;
+        }
+        for (std::size_t i = 5; i < b.size(); ++i)
+            if (b[i] != filler(id, seq, i)) ++bad;
+        ++next[id];
+    }
+    { auto gone = std::move(rx); }  // after a mismatch too: the senders stop
+    small_sender.join();
+    large_sender.join();
+    EXPECT_EQ(bad, 0u);
+    EXPECT_EQ(next[big_id], large_records);
+    EXPECT_GT(next[0], 0u);
+}
+
 }  // namespace channel_fairness_test

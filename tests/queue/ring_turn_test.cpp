@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -117,6 +118,53 @@ TEST_F(RingTurnSteps, WaiterTakesTheTurnAndNobodyClaimsAheadOfIt) {
     EXPECT_EQ(fill(small, 1, filled), filled);
     for (std::uint64_t i = 0; i < filled; ++i)
         expect_next(1, filled + i, 56);
+    EXPECT_FALSE(rx.try_claim());
+}
+
+// The consumer holds a read claim and wants another producer's record
+// before it releases anything: the holder gives the turn back after
+// turn_patience waits with head standing still, lets the other producer in,
+// and takes the turn again once head moves.
+TEST_F(RingTurnSteps, TurnIsGivenBackWhileTheConsumerStandsStill) {
+    constexpr unsigned patience = logbuf::queue::details::turn_patience;
+    tail = find_tail(small, rx);
+    const std::uint64_t filled = fill(small, 1, 0);
+    ASSERT_EQ(filled, ring_bytes / 64);
+    auto held = rx.try_claim();  // (1, 0), kept
+    ASSERT_TRUE(held);
+    unsigned calls = 0;
+    bool let_in = false;
+    std::vector<std::size_t> drained;
+    auto c = big.claim_waiting(large, [&] {
+        ++calls;
+        const bool turn = (tail->load(std::memory_order_relaxed) & turn_bit) != 0;
+        if (calls <= patience) {
+            EXPECT_TRUE(turn) << "wait " << calls;
+        } else if (!let_in) {
+            EXPECT_FALSE(turn) << "wait " << calls;  // given back
+            held.release();                          // head moves
+            auto s = small.try_claim(56);            // the other producer gets in
+            EXPECT_TRUE(s);
+            if (s) {
+                fill_record(s.bytes(), 1, filled);
+                s.commit();
+            }
+            let_in = true;
+        } else {
+            EXPECT_TRUE(turn) << "wait " << calls;  // taken again: head moved
+            (void)rx.drain([&](std::span<const std::byte> r) { drained.push_back(r.size()); });
+        }
+        return true;
+    });
+    ASSERT_TRUE(c);
+    EXPECT_GT(calls, patience + 1);
+    EXPECT_EQ(tail->load(std::memory_order_relaxed) & turn_bit, 0u);
+    // Everything the consumer saw, in order: the rest of the lap and the
+    // record let in, then the large one.
+    EXPECT_EQ(drained, std::vector<std::size_t>(filled, 56));
+    fill_record(c.bytes(), 2, 0);
+    c.commit();
+    expect_next(2, 0, large);
     EXPECT_FALSE(rx.try_claim());
 }
 

@@ -69,7 +69,10 @@ class alignas(logbuf::details::false_sharing_range) producer {
     // of more than an eighth of the ring, once refused, takes the ring's
     // turn: no other producer's claim succeeds until this one has its space,
     // which it gets as soon as the consumer has released the records claimed
-    // before it. One producer holds the turn at a time; another large waiter
+    // before it. The turn is held only while the consumer moves: after 4096
+    // waits with the consumer's position standing still (it may be waiting
+    // for another producer's record before it releases anything) it is given
+    // back until the consumer moves. One producer holds the turn at a time; another large waiter
     // is refused until the turn is free (the turn is not queued). The
     // channel's send() waits this way.
     template <class KeepWaiting>

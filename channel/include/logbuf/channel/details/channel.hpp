@@ -121,6 +121,10 @@ class basic_sender {
         backoff b;
         queue::write_claim claim = producer_.claim_waiting(len, [&]() noexcept {
             b.snooze();
+            // Once spinning is over: the receiver may be parked with only
+            // wrap padding (ours, under the turn) or an unnotified record to
+            // pass. A futex wake only if it is parked.
+            if (b.is_completed()) notify();
             return !receiver_gone();
         });
         if (claim.error() == errc::full) return queue::write_claim(errc::disconnected);  // gave up

@@ -29,13 +29,13 @@
 // without touching the ring, so the tail stands still; the holder claims at the frozen tail as soon
 // as the consumer has released what was claimed before it, and the compare-exchange that takes its
 // record clears the bit. The bound: once the turn is taken, no other producer's claim succeeds
-// until the holder's does, and the holder plants wrap padding at most once. Only one producer holds
-// the turn (fetch_or tells who set the bit); another waiter is refused like any producer, and a
-// second large one takes the turn when it is free again - the turn is not queued, so two producers
-// both waiting for large records all the time can each win it in any order. try_claim() never
-// waits, so never takes the turn. A waiter that gives up (keep_waiting() false: the receiver is
-// gone) drops it. The shared rings never take it: a producer process killed
-// while holding it would stop every other producer for good.
+// until the holder's does (while the consumer moves: see turn_patience), and the holder plants wrap
+// padding at most once. Only one producer holds the turn (fetch_or tells who set the bit); another
+// waiter is refused like any producer, and a second large one takes the turn when it is free again
+// - the turn is not queued, so two producers both waiting for large records all the time can each
+// win it in any order. try_claim() never waits, so never takes the turn. A waiter that gives up
+// (keep_waiting() false: the receiver is gone) drops it. The shared rings never take it: a producer
+// process killed while holding it would stop every other producer for good.
 #pragma once
 
 #include <logbuf/error.hpp>
@@ -170,12 +170,22 @@ template <class Claim = write_claim, class Tail>
 // fresh backoff retries sooner than its long one.
 inline constexpr std::uint64_t turn_fraction = 8;
 
+// Waits (keep_waiting() calls) with head standing still after which the
+// holder gives the turn back, until head moves again. The consumer may need
+// other producers' records before it releases the space the holder waits
+// for: it may hold read claims and ask for the next record first (a loop
+// over recv() that keeps the previous record until it has the next). With
+// the turn kept, nothing would ever arrive and nothing be released.
+inline constexpr unsigned turn_patience = 4096;
+
 // The claim that waits while the ring is full: between tries it calls
 // keep_waiting(), which waits a little and returns false to give up (the
 // claim is then empty with errc::full). Other errors come from the first try.
 // With the MPSC tail a record of more than 1/turn_fraction of the ring takes
 // the turn after the first refusal (see the top of this file), so no other
-// producer claims ahead of it from then on.
+// producer claims ahead of it from then on - as long as the consumer moves:
+// after turn_patience waits without head moving the turn is given back, and
+// taken again once head moves.
 template <class Claim = write_claim, class Tail, class KeepWaiting>
 [[nodiscard]] Claim claim_waiting(const ring& r, Tail tail, std::uint64_t& cached_head,
                                   std::size_t len,
@@ -193,9 +203,31 @@ template <class Claim = write_claim, class Tail, class KeepWaiting>
             }
         } turn{tail};
         const bool large = record_size(len) > r.capacity() / turn_fraction;
+        std::uint64_t head_seen = 0;
+        unsigned still = 0;  // waits since head last moved, while holding the turn
         for (;;) {
-            if (large && !turn.held) turn.held = tail.take_turn();
+            if (large && !turn.held) {
+                // Relaxed: only compared with our own earlier load; the space
+                // itself is acquired through head in claim_space.
+                const std::uint64_t head = r.positions().head.load(std::memory_order_relaxed);
+                if (still < turn_patience || head != head_seen) {
+                    turn.held = tail.take_turn();
+                    head_seen = head;
+                    still = 0;
+                }
+            }
             if (!keep_waiting()) return Claim(errc::full);
+            if (turn.held) {
+                // Relaxed: as above.
+                const std::uint64_t head = r.positions().head.load(std::memory_order_relaxed);
+                if (head != head_seen) {
+                    head_seen = head;
+                    still = 0;
+                } else if (++still == turn_patience) {
+                    tail.drop_turn();  // the consumer waits for others: let them in
+                    turn.held = false;
+                }
+            }
             claim = turn.held ? claim_space_slow<Claim, true>(r, tail, cached_head, len)
                               : claim_space<Claim>(r, tail, cached_head, len);
             if (claim) {
