@@ -244,6 +244,10 @@ class consumer {
             p += g.bytes;
         }
         s.stall_seen = false;
+        // Their producers may yet resume and commit or abort into what is
+        // then free space: from now on the consumer checks headers against
+        // the tail (one reload each time it catches up with it).
+        if (turned != 0) s.reader.check_tail();
         return turned;
     }
 

@@ -66,6 +66,9 @@ class reader {
     [[nodiscard]] std::uint64_t read_position() const noexcept { return next_; }
     // Read claims out.
     [[nodiscard]] std::uint64_t claims_out() const noexcept { return out_; }
+    // Untrusted headers: from now on take a header only below the tail (see
+    // below_tail()). Called once a claim has been taken from its producer.
+    void check_tail() noexcept { tail_seen_ = 0; }
 
     // Header of the next committed record at next_, passing skip regions on
     // the way; `uncommitted` when there is none yet.
@@ -307,9 +310,12 @@ class reader {
 
     // Untrusted headers only: whether `position` lies before the tail. A
     // header at or past the tail was made by no claim - a producer presumed
-    // dead (unblock()) committing or aborting late into free space - and is
-    // not a record: taking it would move the consumer past the tail. The
-    // tail is reloaded only when the consumer reaches the value last seen.
+    // dead (the shared ring's unblock()) committing or aborting late into
+    // free space - and is not a record: taking it would move the consumer
+    // past the tail. Off (tail_seen_ at its maximum: one compare that always
+    // passes) until check_tail() is called, since only a claim taken from a
+    // producer can make such a header; then the tail is reloaded whenever
+    // the consumer reaches the value last seen.
     [[nodiscard]] bool below_tail(std::uint64_t position) noexcept {
         if (position < tail_seen_) [[likely]]
             return true;
@@ -344,11 +350,13 @@ class reader {
     }  // `last` may free this reader here
 
     const ring ring_;
-    std::uint64_t next_;           // where the next record to hand out starts
-    std::uint64_t released_;       // first byte not yet released
-    std::uint64_t published_;      // the last value stored to head
-    std::uint64_t out_ = 0;        // read claims out
-    std::uint64_t tail_seen_ = 0;  // untrusted headers: the tail last read (below_tail())
+    std::uint64_t next_;       // where the next record to hand out starts
+    std::uint64_t released_;   // first byte not yet released
+    std::uint64_t published_;  // the last value stored to head
+    std::uint64_t out_ = 0;    // read claims out
+    // Untrusted headers: the tail last read (below_tail()); no check until
+    // check_tail().
+    std::uint64_t tail_seen_ = ~std::uint64_t{0};
     // Raw storage, so that the reader stays trivially destructible (make()
     // frees its allocation as bytes): holds a reference only while claims
     // outlive the consumer, and that reference is what keeps the storage alive.
