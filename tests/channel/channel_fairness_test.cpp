@@ -44,6 +44,22 @@ void write(logbuf::channel::mpsc::sender& tx, std::uint8_t id, std::uint32_t seq
     tx.notify();
 }
 
+// Checks a received record against what write() wrote: the next sequence
+// of its sender, its length (`large_len` for big_id), its filler. Returns
+// the sender id, or -1 on a mismatch; next[id] advances.
+int check_record(std::span<const std::byte> b, std::uint32_t (&next)[3], std::size_t large_len) {
+    const auto id = static_cast<std::uint8_t>(b[0]);
+    std::uint32_t seq = 0;
+    std::memcpy(&seq, b.data() + 1, sizeof seq);
+    if (id > big_id || seq != next[id] ||
+        b.size() != (id == big_id ? large_len : small_length(id, seq)))
+        return -1;
+    for (std::size_t i = 5; i < b.size(); ++i)
+        if (b[i] != filler(id, seq, i)) return -1;
+    ++next[id];
+    return id;
+}
+
 TEST(ChannelFairness, WholeRingRecordsGetThroughBusySmallSenders) {
     const std::uint32_t large_records = 1000 / channel_test::sanitizer_divisor;
     auto [tx, rx] = logbuf::channel::mpsc::make(ring_bytes);
@@ -75,20 +91,13 @@ TEST(ChannelFairness, WholeRingRecordsGetThroughBusySmallSenders) {
             EXPECT_EQ(r.error(), errc::disconnected);
             break;
         }
-        const std::span<const std::byte> b = r.bytes();
-        const auto id = static_cast<std::uint8_t>(b[0]);
-        std::uint32_t seq = 0;
-        std::memcpy(&seq, b.data() + 1, sizeof seq);
-        if (id > big_id || seq != next[id] ||
-            b.size() != (id == big_id ? large : small_length(id, seq))) {
+        const int id = check_record(r.bytes(), next, large);
+        if (id < 0) {
             ++bad;
             break;
         }
-        for (std::size_t i = 5; i < b.size(); ++i)
-            if (b[i] != filler(id, seq, i)) ++bad;
-        ++next[id];
         if (id == big_id) {
-            if (seq != 0) between.push_back(since_large);
+            if (next[big_id] != 1) between.push_back(since_large);
             since_large = 0;
         } else {
             ++since_large;
@@ -142,18 +151,10 @@ TEST(ChannelFairness, AReceiverHoldingItsLastRecordIsNotStoppedByTheTurn) {
     std::uint32_t next[3] = {0, 0, 0};
     std::uint64_t bad = 0;
     for (auto r = rx.recv(); r; r = rx.recv()) {  // the held-claim loop
-        const std::span<const std::byte> b = r.bytes();
-        const auto id = static_cast<std::uint8_t>(b[0]);
-        std::uint32_t seq = 0;
-        std::memcpy(&seq, b.data() + 1, sizeof seq);
-        if ((id != 0 && id != big_id) || seq != next[id] ||
-            b.size() != (id == big_id ? nearly_half : small_length(id, seq))) {
+        if (check_record(r.bytes(), next, nearly_half) < 0) {
             ++bad;
             break;
         }
-        for (std::size_t i = 5; i < b.size(); ++i)
-            if (b[i] != filler(id, seq, i)) ++bad;
-        ++next[id];
     }
     { auto gone = std::move(rx); }  // after a mismatch too: the senders stop
     small_sender.join();
